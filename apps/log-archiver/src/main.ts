@@ -1,0 +1,16 @@
+import { createLogger, createMetricsRegistry, Lifecycle, loadConfig, OpsServer, serviceMain } from '@wharf/platform';
+import { logArchiverConfigSchema } from './config';
+
+// Composition root: config → logger → components → lifecycle → start. No logic here.
+serviceMain('log-archiver', logArchiverConfigSchema, async () => {
+  const config = loadConfig(logArchiverConfigSchema, { env: process.env, argv: process.argv.slice(2) });
+  const logger = createLogger({ service: 'log-archiver', level: config.logLevel });
+  const metrics = createMetricsRegistry('log-archiver');
+  const lifecycle = new Lifecycle({ logger, shutdownTimeoutMs: config.shutdownTimeoutMs });
+
+  // Registered first, so it stops last and reports not-ready during the drain.
+  lifecycle.register(new OpsServer({ ...config.ops, registry: metrics, isReady: () => lifecycle.isReady() }));
+
+  lifecycle.handleSignals();
+  await lifecycle.start();
+});

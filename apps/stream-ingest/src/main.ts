@@ -1,0 +1,16 @@
+import { createLogger, createMetricsRegistry, Lifecycle, loadConfig, OpsServer, serviceMain } from '@wharf/platform';
+import { streamIngestConfigSchema } from './config';
+
+// Composition root: config → logger → components → lifecycle → start. No logic here.
+serviceMain('stream-ingest', streamIngestConfigSchema, async () => {
+  const config = loadConfig(streamIngestConfigSchema, { env: process.env, argv: process.argv.slice(2) });
+  const logger = createLogger({ service: 'stream-ingest', level: config.logLevel });
+  const metrics = createMetricsRegistry('stream-ingest');
+  const lifecycle = new Lifecycle({ logger, shutdownTimeoutMs: config.shutdownTimeoutMs });
+
+  // Registered first, so it stops last and reports not-ready during the drain.
+  lifecycle.register(new OpsServer({ ...config.ops, registry: metrics, isReady: () => lifecycle.isReady() }));
+
+  lifecycle.handleSignals();
+  await lifecycle.start();
+});

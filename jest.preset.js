@@ -1,0 +1,47 @@
+// Shared Jest settings. Unit tests (`*.spec.ts`) run per project with no network;
+// integration tests (`*.int.spec.ts`) run from jest.int.config.js against the real servers.
+const { resolve } = require('node:path');
+
+// ESM-only packages (client-node 2.x and its deps) go through the swc transform too.
+const esmPackages = [
+  '@kubernetes/client-node',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'undici',
+  'eventsource-parser',
+];
+
+const base = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j|mj)s$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  moduleNameMapper: {
+    '^@wharf/contracts$': resolve(__dirname, 'libs/contracts/src/index.ts'),
+    '^@wharf/platform$': resolve(__dirname, 'libs/platform/src/index.ts'),
+    '^@wharf/testing$': resolve(__dirname, 'libs/testing/src/index.ts'),
+  },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+};
+
+/** Unit tests of one project. */
+function unitConfig(name, dir) {
+  return {
+    ...base,
+    displayName: name,
+    rootDir: dir,
+    testMatch: ['<rootDir>/**/*.spec.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$'],
+  };
+}
+
+module.exports = { base, unitConfig };

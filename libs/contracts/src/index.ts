@@ -1,0 +1,12 @@
+/**
+ * @wharf/contracts — the v1 wire contracts: generated protobuf types and gRPC stubs
+ * (package wharf.v1), topic and label constants, and the one record codec.
+ */
+export * from './gen/wharf/v1/jobs.pb';
+export * from './gen/wharf/v1/queues.pb';
+export * from './gen/wharf/v1/workflows.pb';
+export * from './gen/wharf/v1/streams.pb';
+export * from './gen/wharf/v1/messages.pb';
+export { descriptorSetBase64 } from './gen/descriptor-set';
+export * from './topics';
+export * from './codec';

@@ -1,0 +1,13 @@
+/**
+ * @wharf/platform — what every Wharf service stands on: configuration, logging, errors and
+ * retry, lifecycle and health, metrics, gRPC server helpers, and the only adapters to Kafka
+ * and Kubernetes.
+ */
+export * from './config';
+export * from './errors';
+export * from './grpc-server';
+export * from './lifecycle';
+export * from './logger';
+export * from './ops-server';
+export * from './retry';
+export * from './service';

@@ -347,6 +347,11 @@ export interface JobSpec {
   retry?: RetryPolicy | undefined;
   volumes: VolumeMount[];
   serviceAccount: string;
+  /**
+   * Added to every pod. Keys under kubernetes.io / k8s.io and wharf.dev/ (other than
+   * wharf.dev/sim-*, which drive KWOK's simulated containers in local clusters) are reserved.
+   */
+  annotations: { [key: string]: string };
 }
 
 export interface JobSpec_LabelsEntry {
@@ -355,6 +360,11 @@ export interface JobSpec_LabelsEntry {
 }
 
 export interface JobSpec_EnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface JobSpec_AnnotationsEntry {
   key: string;
   value: string;
 }
@@ -1305,6 +1315,7 @@ function createBaseJobSpec(): JobSpec {
     retry: undefined,
     volumes: [],
     serviceAccount: "",
+    annotations: {},
   };
 }
 
@@ -1364,6 +1375,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.serviceAccount !== "") {
       writer.uint32(146).string(message.serviceAccount);
     }
+    globalThis.Object.entries(message.annotations).forEach(([key, value]: [string, string]) => {
+      JobSpec_AnnotationsEntry.encode({ key: key as any, value }, writer.uint32(154).fork()).join();
+    });
     return writer;
   },
 
@@ -1530,6 +1544,17 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.serviceAccount = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            const entry19 = JobSpec_AnnotationsEntry.decode(reader, reader.uint32());
+            if (entry19.value !== undefined) {
+              message.annotations[entry19.key] = entry19.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1598,6 +1623,20 @@ export const JobSpec: MessageFns<JobSpec> = {
         : isSet(object.service_account)
         ? globalThis.String(object.service_account)
         : "",
+      annotations: isObject(object.annotations)
+        ? (globalThis.Object.entries(object.annotations) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1669,6 +1708,15 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.serviceAccount !== "") {
       obj.serviceAccount = message.serviceAccount;
     }
+    if (message.annotations) {
+      const entries = globalThis.Object.entries(message.annotations) as [string, string][];
+      if (entries.length > 0) {
+        obj.annotations = {};
+        entries.forEach(([k, v]) => {
+          obj.annotations[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1715,6 +1763,15 @@ export const JobSpec: MessageFns<JobSpec> = {
       : undefined;
     message.volumes = object.volumes?.map((e) => VolumeMount.fromPartial(e)) || [];
     message.serviceAccount = object.serviceAccount ?? "";
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -1883,6 +1940,91 @@ export const JobSpec_EnvEntry: MessageFns<JobSpec_EnvEntry> = {
   },
   fromPartial<I extends Exact<DeepPartial<JobSpec_EnvEntry>, I>>(object: I): JobSpec_EnvEntry {
     const message = createBaseJobSpec_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseJobSpec_AnnotationsEntry(): JobSpec_AnnotationsEntry {
+  return { key: "", value: "" };
+}
+
+export const JobSpec_AnnotationsEntry: MessageFns<JobSpec_AnnotationsEntry> = {
+  encode(message: JobSpec_AnnotationsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobSpec_AnnotationsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobSpec_AnnotationsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobSpec_AnnotationsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: JobSpec_AnnotationsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobSpec_AnnotationsEntry>, I>>(base?: I): JobSpec_AnnotationsEntry {
+    return JobSpec_AnnotationsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobSpec_AnnotationsEntry>, I>>(object: I): JobSpec_AnnotationsEntry {
+    const message = createBaseJobSpec_AnnotationsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;

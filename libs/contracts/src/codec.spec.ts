@@ -27,6 +27,7 @@ const command: Command = {
       retry: { backoffLimitPerIndex: 1, exitCodeRules: [{ action: 2, exitCodes: [42] }], maxAttempts: 3, backoffSeconds: 10 },
       volumes: [],
       serviceAccount: '',
+      annotations: { 'wharf.dev/sim-exit-code': '0' },
     },
   },
 };

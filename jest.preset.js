@@ -2,13 +2,19 @@
 // integration tests (`*.int.spec.ts`) run from jest.int.config.js against the real servers.
 const { resolve } = require('node:path');
 
-// ESM-only packages (client-node 2.x and its deps) go through the swc transform too.
+// ESM-only packages (client-node 2.x and its dependencies, commander 15, eventsource-parser 4)
+// go through the swc transform too: Jest's module loader cannot require() them as they are.
 const esmPackages = [
   '@kubernetes/client-node',
   'openid-client',
   'oauth4webapi',
   'jose',
   'undici',
+  'socks-proxy-agent',
+  'agent-base',
+  'socks',
+  'hpagent',
+  'commander',
   'eventsource-parser',
 ];
 
@@ -44,4 +50,4 @@ function unitConfig(name, dir) {
   };
 }
 
-module.exports = { base, unitConfig };
+module.exports = { base, esmPackages, unitConfig };

@@ -3,3 +3,4 @@ export * from './eventually';
 export * from './test-infra';
 export * from './unique';
 export * from './infra/managed-process';
+export * from './infra/tcp-proxy';

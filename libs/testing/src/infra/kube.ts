@@ -92,6 +92,11 @@ export async function startKube(options: KubeOptions): Promise<KubeServer> {
   const { binDir, detached = false, nodes = 2 } = options;
   const workDir = resolve(options.workDir);
   const bin = (name: string): string => join(binDir, name);
+  // The container simulator is TypeScript that node runs by stripping the types.
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 18)) {
+    throw new Error(`startKube needs Node >= 22.18 (type stripping); this is ${process.version}`);
+  }
   for (const name of [
     'etcd',
     'kube-apiserver',

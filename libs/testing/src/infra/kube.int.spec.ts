@@ -103,6 +103,28 @@ describe('Kubernetes control plane with KWOK nodes', () => {
     expect(text).toBe(`hello from ${podName} index 0\n`);
   });
 
+  it('simulates each index reading its own item from a ConfigMap file (subPathExpr)', async () => {
+    const name = uniqueName('items');
+    const items = ['foo', 'bar', 'baz'];
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: `${name}-inputs` }, data: Object.fromEntries(items.map((item, i) => [`item-${i}`, item])) },
+    });
+    const body = job(name, { completions: 3, parallelism: 3 }, { 'wharf.dev/sim-log': 'index ${JOB_COMPLETION_INDEX} saw ${file:/var/run/wharf/item}\n' });
+    const podSpec = body.spec?.template.spec as k8s.V1PodSpec;
+    podSpec.volumes = [{ name: 'inputs', configMap: { name: `${name}-inputs` } }];
+    const [main] = podSpec.containers;
+    if (!main) throw new Error('no container');
+    main.env = [{ name: 'WHARF_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }];
+    main.volumeMounts = [{ name: 'inputs', mountPath: '/var/run/wharf/item', subPathExpr: 'item-$(WHARF_INDEX)' }];
+    await batch.createNamespacedJob({ namespace, body });
+    await expect(condition(name)).resolves.toMatchObject({ type: 'Complete' });
+    const logs = await Promise.all(
+      (await podsOf(name)).map((pod) => core.readNamespacedPodLog({ name: pod.metadata?.name ?? '', namespace, container: 'main' })),
+    );
+    expect(logs.sort()).toEqual(['index 0 saw foo\n', 'index 1 saw bar\n', 'index 2 saw baz\n']);
+  });
+
   it('garbage-collects a deleted Job\'s pods and owned ConfigMap', async () => {
     const name = uniqueName('gc');
     const created = await batch.createNamespacedJob({ namespace, body: job(name, {}) });

@@ -256,6 +256,12 @@ interface EnvVar {
 interface Container {
   name: string;
   env?: EnvVar[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; subPathExpr?: string }[];
+}
+
+interface Volume {
+  name: string;
+  configMap?: { name: string };
 }
 
 interface ObjectMeta {
@@ -275,6 +281,7 @@ interface Pod {
     serviceAccountName?: string;
     containers: Container[];
     initContainers?: Container[];
+    volumes?: Volume[];
   };
   status?: { phase?: string };
 }
@@ -311,12 +318,43 @@ function envValue(pod: Pod, container: Container, name: string): string {
   }
 }
 
-/** The text a container "prints": `wharf.dev/sim-log` with its placeholders filled in. */
-export function renderContainerLog(pod: Pod, container: Container): string {
+const FILE_PLACEHOLDER = /\$\{file:([^}]+)\}/g;
+
+/**
+ * Where the container would find `path` when it is a file of a ConfigMap volume: the
+ * ConfigMap and key, with `subPathExpr`'s `$(VAR)` expanded from the container's env exactly
+ * as the kubelet does. Undefined for anything else.
+ */
+export function configMapFileOf(pod: Pod, container: Container, path: string): { configMap: string; key: string } | undefined {
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = pod.spec.volumes?.find((v) => v.name === mount.name);
+    if (!volume?.configMap) continue;
+    const subPath = mount.subPathExpr
+      ? mount.subPathExpr.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_w, name: string) => envValue(pod, container, name))
+      : mount.subPath;
+    if (subPath && mount.mountPath === path) return { configMap: volume.configMap.name, key: subPath };
+    if (!subPath && path.startsWith(`${mount.mountPath.replace(/\/$/, '')}/`)) {
+      return { configMap: volume.configMap.name, key: path.slice(mount.mountPath.replace(/\/$/, '').length + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** The `${file:PATH}` placeholders of a container's log template. */
+export function filePlaceholders(pod: Pod): string[] {
+  const template = pod.metadata.annotations?.[SimAnnotations.log] ?? '';
+  return [...template.matchAll(FILE_PLACEHOLDER)].map((m) => m[1] ?? '');
+}
+
+/**
+ * The text a container "prints": `wharf.dev/sim-log` with its placeholders filled in.
+ * `files` holds what `${file:PATH}` reads (resolved beforehand from ConfigMap volumes).
+ */
+export function renderContainerLog(pod: Pod, container: Container, files: Readonly<Record<string, string>> = {}): string {
   const template =
     pod.metadata.annotations?.[SimAnnotations.log] ??
     'simulated ${CONTAINER_NAME} of ${POD_NAME}\n';
-  return template.replace(
+  return template.replace(FILE_PLACEHOLDER, (_whole, path: string) => files[path] ?? '').replace(
     /\$\{(env:)?([A-Za-z_][A-Za-z0-9_.-]*)\}/g,
     (whole, env: string | undefined, name: string) => {
       if (env) return envValue(pod, container, name);
@@ -456,7 +494,17 @@ class ContainerSimulator {
     const logs: { containers: string[]; logsFile: string }[] = [];
     for (const container of containers) {
       const file = join(dir, `${container.name}.log`);
-      await writeFile(file, toCriLog(renderContainerLog(pod, container)));
+      const files: Record<string, string> = {};
+      for (const path of filePlaceholders(pod)) {
+        const source = configMapFileOf(pod, container, path);
+        if (!source) continue;
+        const configMap = await this.client.json<{ data?: Record<string, string> }>(
+          'GET',
+          `/api/v1/namespaces/${namespace}/configmaps/${source.configMap}`,
+        );
+        files[path] = configMap.data?.[source.key] ?? '';
+      }
+      await writeFile(file, toCriLog(renderContainerLog(pod, container, files)));
       logs.push({ containers: [container.name], logsFile: file });
     }
     await this.client.json(

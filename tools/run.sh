@@ -13,9 +13,13 @@ ensure_deps() {
   want="$(node -p "require('crypto').createHash('sha256').update(require('fs').readFileSync('package-lock.json')).digest('hex')")"
   [[ -f node_modules/.wharf-lock-sha256 ]] && have="$(cat node_modules/.wharf-lock-sha256)"
   if [[ "$want" != "$have" ]]; then
-    echo "wharf: installing npm dependencies (npm ci)…" >&2
-    npm ci --no-audit --no-fund --loglevel=error
-    echo "$want" > node_modules/.wharf-lock-sha256
+    # `npm install`, not `npm ci`: the registries our machines reach do not carry every
+    # platform's optional binary (e.g. @bufbuild/buf-darwin-arm64), so the lockfile cannot
+    # list them and `npm ci` would reject it. With the lockfile present, install resolves the
+    # same versions.
+    echo "wharf: installing npm dependencies…" >&2
+    npm install --no-audit --no-fund --loglevel=error
+    node -p "require('crypto').createHash('sha256').update(require('fs').readFileSync('package-lock.json')).digest('hex')" > node_modules/.wharf-lock-sha256
   fi
 }
 

@@ -8,6 +8,9 @@ module.exports = {
   rootDir: __dirname,
   roots: ['<rootDir>/apps', '<rootDir>/libs'],
   testMatch: ['**/*.int.spec.ts'],
+  // The container suites need a Docker engine and locally built images: .ci/docker.sh runs
+  // them (WHARF_CONTAINERS=1) after making sure of both.
+  testPathIgnorePatterns: process.env.WHARF_CONTAINERS === '1' ? ['/node_modules/'] : ['/node_modules/', '/libs/testing/src/containers/'],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
   testTimeout: 180_000,

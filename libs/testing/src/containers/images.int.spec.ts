@@ -13,8 +13,8 @@ import { dockerUnavailableReason } from './container-infra';
 /**
  * Each service image, started on the local Docker engine against this run's servers, reaches
  * ready (its HEALTHCHECK, i.e. /readyz) and serves /healthz. Needs the images
- * (tools/images/build.sh services); without Docker or images it says so and passes, since
- * .ci/docker.sh is what guarantees both in CI.
+ * (tools/images/build.sh services) and a Docker engine, so it runs only from .ci/docker.sh
+ * (WHARF_CONTAINERS=1, see jest.int.config.js), which guarantees both; without them it fails.
  */
 const services = ['scheduler', 'job-launcher', 'log-archiver', 'stream-ingest'] as const;
 const tag = process.env['WHARF_IMAGE_TAG'] ?? 'dev';
@@ -43,15 +43,13 @@ async function missing(): Promise<string | undefined> {
 }
 
 describe('service images', () => {
-  let skipReason: string | undefined;
   beforeAll(async () => {
     process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
-    skipReason = await missing();
-    if (skipReason) process.stderr.write(`service images not checked: ${skipReason}\n`);
+    const reason = await missing();
+    if (reason) throw new Error(`cannot check the service images: ${reason}`);
   });
 
   it.each(services)('%s starts against the local infra and reports ready', async (service) => {
-    if (skipReason) return;
     const infra = testInfra();
     const opsPort = await freePort();
     const env: Record<string, string> = {

@@ -71,6 +71,9 @@ case "$task" in
     ;;
   lint)
     ensure_deps
+    # The boundary rule reads nx's cached project graph and silently skips without one (a fresh
+    # clone): compute it first.
+    nx show projects >/dev/null
     eslint apps libs tools --max-warnings=0
     node tools/lint/check-boundaries.mjs
     prettier --check "**/*.{json,md,yaml,yml}" --log-level=warn

@@ -1,14 +1,6 @@
-import { descriptorSetBase64 } from '@wharf/contracts';
-import {
-  createLogger,
-  createMetricsRegistry,
-  GrpcServer,
-  Lifecycle,
-  loadConfig,
-  OpsServer,
-  serviceMain,
-} from '@wharf/platform';
+import { createLogger, createMetricsRegistry, Lifecycle, loadConfig, OpsServer, serviceMain } from '@wharf/platform';
 import { schedulerConfigSchema } from './config';
+import { buildScheduler } from './scheduler-setup';
 
 // Composition root: config → logger → components → lifecycle → start. No logic here.
 serviceMain('scheduler', schedulerConfigSchema, async () => {
@@ -19,7 +11,14 @@ serviceMain('scheduler', schedulerConfigSchema, async () => {
 
   // Registered first, so it stops last and reports not-ready during the drain.
   lifecycle.register(new OpsServer({ ...config.ops, registry: metrics, isReady: () => lifecycle.isReady() }));
-  lifecycle.register(new GrpcServer({ ...config.grpc, logger, services: [], descriptorSetBase64 }));
+  const scheduler = buildScheduler({
+    config,
+    logger,
+    registry: metrics,
+    // A fenced writer exits: a fresh process rejoins cleanly as a standby.
+    onFenced: () => void lifecycle.stop().then(() => process.exit(1)),
+  });
+  for (const component of scheduler.components) lifecycle.register(component);
 
   lifecycle.handleSignals();
   await lifecycle.start();

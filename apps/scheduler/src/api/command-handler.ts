@@ -1,0 +1,126 @@
+import { status } from '@grpc/grpc-js';
+import {
+  Command,
+  contentTypeOf,
+  decodeMessage,
+  DecodeError,
+  Reply,
+  Topics,
+  type ContentType,
+} from '@wharf/contracts';
+import {
+  InvalidArgumentError,
+  isRetriable,
+  isWharfError,
+  toGrpcStatus,
+  type Authenticator,
+  type ConsumedRecord,
+  type Logger,
+  type RecordSender,
+} from '@wharf/platform';
+import type { JobEngine } from '../engine/job-engine';
+import type { JobStore } from '../state/job-store';
+import { authorizeJob, authorizeSubmit } from './access-policy';
+import { toJobView } from './job-view';
+
+export interface CommandHandlerOptions {
+  readonly engine: JobEngine;
+  readonly store: JobStore;
+  readonly authenticate: Authenticator;
+  readonly replies: RecordSender;
+  readonly logger: Logger;
+  /** @default Topics.replies */
+  readonly repliesTopic?: string;
+}
+
+const rejected = (commandId: string, code: number, message: string): Reply => ({
+  commandId,
+  accepted: false,
+  code,
+  message,
+  violations: [],
+  job: undefined,
+  workflow: undefined,
+  stream: undefined,
+});
+
+/** The command id of a record that does not decode: from its JSON, else the record key. */
+function salvageCommandId(record: ConsumedRecord<Buffer>, contentType: ContentType): string {
+  if (contentType === 'application/json' && record.value) {
+    try {
+      const parsed: unknown = JSON.parse(record.value.toString('utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        const o = parsed as Record<string, unknown>;
+        const id = o['commandId'] ?? o['command_id'];
+        if (typeof id === 'string' && id !== '') return id;
+      }
+    } catch {
+      // fall through to the key
+    }
+  }
+  return record.key?.toString('utf8') ?? '';
+}
+
+/**
+ * wharf.commands → wharf.replies: the same operations as the gRPC API, for clients that talk
+ * Kafka. Every record gets a reply keyed by its command id (accepted, or rejected with the gRPC
+ * code and reason), in the command's own content type. A record without any readable command
+ * id cannot be answered: it is thrown as poison and the pipeline parks it in the DLQ. Retriable
+ * failures (Kafka, leadership) are thrown so the pipeline retries; re-sending a command is safe
+ * because submits are idempotent and cancels absorb.
+ */
+export function commandHandler(options: CommandHandlerOptions): (record: ConsumedRecord<Buffer>) => Promise<void> {
+  const topic = options.repliesTopic ?? Topics.replies;
+  const send = (reply: Reply, contentType: ContentType) => options.replies.sendMessage(topic, reply.commandId, Reply, reply, contentType);
+
+  return async (record) => {
+    const value = record.value;
+    if (value === null) {
+      const key = record.key?.toString('utf8') ?? '';
+      if (key === '') throw new InvalidArgumentError('a tombstone without a key on wharf.commands');
+      await send(rejected(key, status.INVALID_ARGUMENT, 'empty command record'), 'application/json');
+      return;
+    }
+    const contentType = contentTypeOf(record.headers, value);
+    let command: Command;
+    try {
+      command = decodeMessage(Command, 'Command', value, contentType);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      const commandId = salvageCommandId(record, contentType);
+      if (commandId === '') throw error;
+      await send(rejected(commandId, status.INVALID_ARGUMENT, `cannot decode the command: ${error.message}`), contentType);
+      return;
+    }
+    const commandId = command.commandId || record.key?.toString('utf8') || '';
+    if (commandId === '') throw new InvalidArgumentError('a command without command_id and without a record key');
+
+    let reply: Reply;
+    try {
+      const { tenant } = options.authenticate(command.token || undefined);
+      if (command.submitJob) {
+        const request = command.submitJob;
+        authorizeSubmit(tenant, request.spec?.queue ?? '', request.spec?.namespace ?? '', options.engine.queues);
+        const outcome = await options.engine.submit(tenant, request);
+        reply = { ...rejected(commandId, status.OK, outcome.created ? 'created' : 'already exists with the same spec'), accepted: true, job: toJobView(outcome.record) };
+      } else if (command.cancelJob) {
+        const { jobId, reason } = command.cancelJob;
+        authorizeJob(tenant, options.store.get(jobId), jobId);
+        const job = await options.engine.cancel(jobId, reason);
+        reply = { ...rejected(commandId, status.OK, 'cancel accepted'), accepted: true, job: job ? toJobView(job) : undefined };
+      } else if (command.submitWorkflow || command.cancelWorkflow || command.createStream || command.updateStream || command.pauseStream || command.resumeStream || command.deleteStream) {
+        reply = rejected(commandId, status.UNIMPLEMENTED, 'workflow and stream commands are not served by this scheduler version yet');
+      } else {
+        throw new InvalidArgumentError('the command names no operation (submit_job, cancel_job, …)');
+      }
+    } catch (error) {
+      if (isWharfError(error) && error.retriable) throw error;
+      if (!isWharfError(error) && isRetriable(error)) throw error;
+      const { code, details } = toGrpcStatus(error);
+      reply = rejected(commandId, code, details);
+      if (error instanceof InvalidArgumentError) reply = { ...reply, violations: [...error.violations] };
+      if (!isWharfError(error)) options.logger.error({ err: error, commandId }, 'command failed unexpectedly');
+    }
+    await send(reply, contentType);
+  };
+}

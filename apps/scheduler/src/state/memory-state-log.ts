@@ -1,0 +1,53 @@
+import type { JobEvent, JobRecord } from '@wharf/contracts';
+import { NotLeaderError } from '@wharf/platform';
+import type { CommitBatch, EventPosition, StateLog } from './state-log';
+
+/**
+ * A StateLog in memory, shared by "instances" like a Kafka cluster: for unit tests of the
+ * engine and the API, and a way to run the scheduler without Kafka in a demo. Opening fences
+ * every earlier opener, as a transactional id does.
+ */
+export class MemoryKafka {
+  readonly records = new Map<string, JobRecord | null>();
+  readonly events: { event: JobEvent; position: EventPosition }[] = [];
+  readonly commands: CommitBatch['commands'][number][] = [];
+  epoch = 0;
+  /** Set to make the next commits fail (e.g. an UnavailableError). */
+  failWith: unknown;
+}
+
+export class MemoryStateLog implements StateLog {
+  private epoch = -1;
+  constructor(readonly cluster: MemoryKafka = new MemoryKafka()) {}
+
+  async open(): Promise<void> {
+    this.epoch = ++this.cluster.epoch;
+  }
+
+  async commit(batch: CommitBatch): Promise<EventPosition[]> {
+    if (this.epoch !== this.cluster.epoch) throw new NotLeaderError('fenced');
+    if (this.cluster.failWith) throw this.cluster.failWith;
+    for (const { jobId, record } of batch.records) this.cluster.records.set(jobId, record);
+    const positions = batch.events.map((event) => {
+      const position = { partition: 0, offset: String(this.cluster.events.length) };
+      this.cluster.events.push({ event, position });
+      return position;
+    });
+    this.cluster.commands.push(...batch.commands);
+    return positions;
+  }
+
+  async readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number> {
+    for (const [jobId, record] of this.cluster.records) onRecord(jobId, record);
+    return this.cluster.records.size;
+  }
+
+  async readEvents(onEvent: (event: JobEvent, position: EventPosition) => void): Promise<number> {
+    for (const { event, position } of this.cluster.events) onEvent(event, position);
+    return this.cluster.events.length;
+  }
+
+  async close(): Promise<void> {
+    this.epoch = -1;
+  }
+}

@@ -14,6 +14,10 @@ const esmPackages = [
   'agent-base',
   'socks',
   'hpagent',
+  'http-proxy-agent',
+  'https-proxy-agent',
+  'ip-address',
+  'smart-buffer',
   'commander',
   'eventsource-parser',
 ];

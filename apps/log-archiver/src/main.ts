@@ -1,5 +1,6 @@
 import { createLogger, createMetricsRegistry, Lifecycle, loadConfig, OpsServer, serviceMain } from '@wharf/platform';
 import { logArchiverConfigSchema } from './config';
+import { composeLogArchiver } from './log-archiver-service';
 
 // Composition root: config → logger → components → lifecycle → start. No logic here.
 serviceMain('log-archiver', logArchiverConfigSchema, async () => {
@@ -10,6 +11,9 @@ serviceMain('log-archiver', logArchiverConfigSchema, async () => {
 
   // Registered first, so it stops last and reports not-ready during the drain.
   lifecycle.register(new OpsServer({ ...config.ops, registry: metrics, isReady: () => lifecycle.isReady() }));
+  for (const component of composeLogArchiver(config, { logger, registry: metrics }).components) {
+    lifecycle.register(component);
+  }
 
   lifecycle.handleSignals();
   await lifecycle.start();

@@ -24,6 +24,9 @@ describe('ensureTopics', () => {
         created.push(topics);
         return true;
       },
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+        topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader: 1 }] })),
+      }),
     } as unknown as Admin;
     await ensureTopics(admin, [
       { topic: 'a', partitions: 1 },
@@ -32,6 +35,32 @@ describe('ensureTopics', () => {
     expect(created.map((batch) => batch.map((t) => t.topic))).toEqual([['b']]);
     await ensureTopics(admin, [{ topic: 'a', partitions: 1 }]);
     expect(created).toHaveLength(1);
+  });
+
+  it('waits for a topic another replica just created until its leader is elected', async () => {
+    let metadataCalls = 0;
+    const admin = {
+      connect: async () => undefined,
+      listTopics: async () => ['wharf.launch'],
+      createTopics: async () => true,
+      fetchTopicMetadata: async () => {
+        metadataCalls++;
+        if (metadataCalls === 1) throw Object.assign(new Error('This server does not host this topic-partition'), { retriable: true });
+        return { topics: [{ name: 'wharf.launch', partitions: [{ partitionId: 0, leader: metadataCalls >= 3 ? 1 : -1 }] }] };
+      },
+    } as unknown as Admin;
+    await ensureTopics(admin, [{ topic: 'wharf.launch', partitions: 1 }], { minDelayMs: 1 });
+    expect(metadataCalls).toBe(3);
+  });
+
+  it('gives up after its retries with the mapped error', async () => {
+    const admin = {
+      connect: async () => undefined,
+      listTopics: async () => [],
+      createTopics: async () => true,
+      fetchTopicMetadata: async () => ({ topics: [{ name: 't', partitions: [{ partitionId: 0, leader: -1 }] }] }),
+    } as unknown as Admin;
+    await expect(ensureTopics(admin, [{ topic: 't', partitions: 1 }], { retries: 2, minDelayMs: 1 })).rejects.toThrow(/no leader yet for t/);
   });
 });
 

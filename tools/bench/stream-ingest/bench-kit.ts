@@ -1,0 +1,129 @@
+/** Shared pieces of the stream-ingest benchmarks: a broker, an NDJSON upstream, the service process. */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureInstalled } from '../../../libs/testing/src/infra/install';
+import { startKafka, type KafkaServer } from '../../../libs/testing/src/infra/kafka';
+import { freePort } from '../../../libs/testing/src/infra/managed-process';
+
+export const repo = resolve(__dirname, '../../..');
+export const execFileAsync = promisify(execFile);
+
+export async function startBroker(): Promise<{ kafka: KafkaServer; installDir: string }> {
+  const installDir = ensureInstalled('kafka');
+  const kafka = await startKafka({ installDir, workDir: mkdtempSync(join(tmpdir(), 'bench-kafka-')) });
+  return { kafka, installDir };
+}
+
+export async function createTopic(installDir: string, brokers: string[], topic: string, partitions = 3): Promise<void> {
+  await execFileAsync(join(installDir, 'bin', 'kafka-topics'), [
+    '--bootstrap-server', brokers.join(','), '--create', '--if-not-exists', '--topic', topic,
+    '--partitions', String(partitions), '--replication-factor', '1',
+  ], { env: { ...process.env, KAFKA_HEAP_OPTS: '-Xmx256m' } });
+}
+
+/** ~`size`-byte NDJSON line number `seq`. */
+export function line(seq: number, size = 200): string {
+  const head = `{"seq":${seq},"pad":"`;
+  return `${head}${'x'.repeat(Math.max(0, size - head.length - 3))}"}\n`;
+}
+
+/**
+ * An upstream serving `total` NDJSON lines (Infinity: until closed) as fast as the client reads
+ * (honouring TCP backpressure), then keeping the connection open.
+ */
+export async function ndjsonUpstream(total: number, size = 200): Promise<{ url: string; sent: () => number; close(): Promise<void> }> {
+  let sent = 0;
+  const server: Server = createServer((_req, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const pump = (): void => {
+      while (sent < total) {
+        let chunk = '';
+        for (let i = 0; i < 500 && sent < total; i++) chunk += line(sent++, size);
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}/stream`,
+    sent: () => sent,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** stream-ingest as its own process (the bundle), standalone with one NDJSON → topic stream. */
+export async function startStreamIngest(options: {
+  brokers: string[];
+  url: string;
+  topic: string;
+  maxInFlightRecords?: number;
+  maxInFlightBytes?: number;
+  /** Extra node flags, e.g. --max-old-space-size=128. */
+  nodeFlags?: string[];
+}): Promise<{ child: ChildProcess; opsPort: number; metric(name: string): Promise<number>; rssMb(): number; cpuSeconds(): number }> {
+  const opsPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-si-'));
+  const config = join(dir, 'stream-ingest.yaml');
+  writeFileSync(
+    config,
+    `kafka: { brokers: [${options.brokers.join(', ')}] }
+ops: { port: ${opsPort} }
+ingress: { port: 0 }
+logLevel: warn
+streams:
+  - id: bench
+    source: { http: { url: ${options.url}, format: ndjson } }
+    sink: { topic: ${options.topic}, serializer: bytes }
+    limits: { maxInFlightRecords: ${options.maxInFlightRecords ?? 10000}, maxInFlightBytes: ${options.maxInFlightBytes ?? 16777216} }
+`,
+  );
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), 'dist/apps/stream-ingest/main.js', '--config', config], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const metric = async (name: string): Promise<number> => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      const match = new RegExp(`^${name}\\{[^}]*stream="bench"[^}]*\\} (\\S+)$`, 'm').exec(text);
+      return match ? Number(match[1]) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  const rssMb = (): number => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  return { child, opsPort, metric, rssMb, cpuSeconds: () => cpuSecondsOf(child.pid) };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** utime + stime of a process, in seconds (from /proc; 100 ticks per second). */
+export function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+export function nodeFlagsArg(): string[] {
+  const i = process.argv.indexOf('--node-flags');
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(' ').filter(Boolean) : [];
+}

@@ -109,7 +109,23 @@ async function supervise(args: string[]): Promise<void> {
   }
 }
 
+/** Services the quickstart started (.wharf/stack/services.json): stopped before the servers. */
+async function stopServices(): Promise<void> {
+  const file = join(stateDir, 'services.json');
+  if (!existsSync(file)) return;
+  const services = JSON.parse(readFileSync(file, 'utf8')) as { name: string; pid: number }[];
+  for (const service of services.filter((s) => alive(s.pid))) {
+    process.kill(service.pid, 'SIGTERM');
+    await eventually(() => {
+      if (alive(service.pid)) throw new Error('still running');
+    }, { timeoutMs: 30_000, intervalMs: 100, description: `${service.name} to stop` }).catch(() => process.kill(service.pid, 'SIGKILL'));
+    process.stderr.write(`stack: stopped ${service.name}\n`);
+  }
+  rmSync(file, { force: true });
+}
+
 async function down(): Promise<void> {
+  await stopServices();
   const state = readState();
   if (!state || !alive(state.pid)) {
     process.stderr.write('stack: not running\n');

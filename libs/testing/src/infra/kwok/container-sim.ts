@@ -457,7 +457,9 @@ class ContainerSimulator {
     this.seen.add(uid);
     this.queue.push(pod);
     // A few pods at a time: each costs two or three API calls.
-    while (this.workers < 4 && this.queue.length > 0) {
+    // Pods are prepared concurrently: one slow pod (see awaitKubeletLogs) must not hold up the
+    // rest of a large Job.
+    while (this.workers < 32 && this.queue.length > 0) {
       this.workers++;
       void this.drain().finally(() => this.workers--);
     }
@@ -550,14 +552,16 @@ class ContainerSimulator {
     if (container === undefined) return;
     const { namespace, name } = pod.metadata;
     const path = `/containerLogs/${namespace}/${name}/${container}?limitBytes=1`;
-    const deadline = Date.now() + 60_000;
+    // Bounded: under heavy load kwok can lag far behind; a pod that waits longer delays its Job
+    // more than a missing log costs (tests reading logs create their pods on a settled cluster).
+    const deadline = Date.now() + 10_000;
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 500)) {
       const res = await this.kubelet
         .request('GET', path, undefined, undefined, 5_000)
         .catch(() => undefined);
       if (res?.status === 200) return;
       if (Date.now() > deadline) {
-        log(`kwok still serves no logs for ${namespace}/${name} after 60 s; starting it anyway`);
+        log(`kwok still serves no logs for ${namespace}/${name} after 10 s; starting it anyway`);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import { eventually } from '../../libs/testing/src/eventually';
 import { startInfra } from '../../libs/testing/src/infra/infra';
+import { alive, stopRecordedServices } from './stack-services';
 
 const stateDir = resolve(process.env['WHARF_STACK_DIR'] ?? join(__dirname, '../../.wharf/stack'));
 const stateFile = join(stateDir, 'state.json');
@@ -35,14 +36,6 @@ function readState(): State | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function selection(args: string[]) {
   const picked = ['kafka', 'kube', 's3'].filter((c) => args.includes(`--${c}`));
@@ -109,23 +102,8 @@ async function supervise(args: string[]): Promise<void> {
   }
 }
 
-/** Services the quickstart started (.wharf/stack/services.json): stopped before the servers. */
-async function stopServices(): Promise<void> {
-  const file = join(stateDir, 'services.json');
-  if (!existsSync(file)) return;
-  const services = JSON.parse(readFileSync(file, 'utf8')) as { name: string; pid: number }[];
-  for (const service of services.filter((s) => alive(s.pid))) {
-    process.kill(service.pid, 'SIGTERM');
-    await eventually(() => {
-      if (alive(service.pid)) throw new Error('still running');
-    }, { timeoutMs: 30_000, intervalMs: 100, description: `${service.name} to stop` }).catch(() => process.kill(service.pid, 'SIGKILL'));
-    process.stderr.write(`stack: stopped ${service.name}\n`);
-  }
-  rmSync(file, { force: true });
-}
-
 async function down(): Promise<void> {
-  await stopServices();
+  await stopRecordedServices(stateDir, (line) => process.stderr.write(`stack: ${line}\n`));
   const state = readState();
   if (!state || !alive(state.pid)) {
     process.stderr.write('stack: not running\n');

@@ -13,6 +13,7 @@ export interface ServiceContext {
   readonly quickDir: string;
   readonly token: string;
   readonly grpcPort: number;
+  readonly ingressPort: number;
   readonly root: string;
 }
 
@@ -91,7 +92,7 @@ export const services: readonly ServiceDef[] = [
   },
   {
     name: 'stream-ingest',
-    args: (ctx) => configFile(ctx, 'stream-ingest', {}),
+    args: (ctx) => configFile(ctx, 'stream-ingest', { ingress: { host: '127.0.0.1', port: ctx.ingressPort } }),
     env: () => ({}),
   },
 ];

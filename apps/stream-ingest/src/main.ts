@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, createMetricsRegistry, Lifecycle, loadConfig, OpsServer, serviceMain } from '@wharf/platform';
-import { systemClock } from './clock';
+import { systemClock } from '@wharf/platform';
 import { streamIngestConfigSchema } from './config';
 import { standaloneSpecs } from './standalone-streams';
 import { composeStreamIngest } from './stream-ingest-app';

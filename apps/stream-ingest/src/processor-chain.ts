@@ -1,6 +1,6 @@
 import type { Processor } from '@wharf/contracts';
 import { InvalidArgumentError, type Violation } from '@wharf/platform';
-import { sleepOn, type Clock } from './clock';
+import { sleepOn, type Clock } from '@wharf/platform';
 import { compileExpression, type CompiledExpression, type ExpressionLimits } from './expression-compiler';
 import { RecordRejectedError } from './stream-errors';
 import { TokenBucket } from './token-bucket';

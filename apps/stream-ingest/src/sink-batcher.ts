@@ -1,6 +1,6 @@
 import { RecordHeaders } from '@wharf/contracts';
 import { backoffDelay, describeError, isRetriable, type Logger } from '@wharf/platform';
-import { sleepOn, type Clock } from './clock';
+import { sleepOn, type Clock } from '@wharf/platform';
 import type { OutRecord, RecordSink } from './ports';
 import { StreamStoppedError } from './stream-errors';
 

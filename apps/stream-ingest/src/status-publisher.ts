@@ -1,6 +1,6 @@
 import { ContentTypes, encodeMessage, RecordHeaders, StreamStatus, Topics } from '@wharf/contracts';
 import { describeError, type Component, type Logger } from '@wharf/platform';
-import type { Clock } from './clock';
+import type { Clock } from '@wharf/platform';
 import type { RecordSink, TopicEnsurer } from './ports';
 import type { ManagedStream } from './stream-manager';
 

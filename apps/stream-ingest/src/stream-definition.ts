@@ -1,6 +1,6 @@
 import { StreamDesiredState, type Processor, type StreamSpec } from '@wharf/contracts';
 import { InvalidArgumentError, type Violation } from '@wharf/platform';
-import { systemClock } from './clock';
+import { systemClock } from '@wharf/platform';
 import { compileProcessors } from './processor-chain';
 import { isSerializerName, serializerNames, Serializers, type SerializerName } from './record-serializer';
 

@@ -1,7 +1,7 @@
 import type { StreamSpec } from '@wharf/contracts';
 import { createKafka, KafkaProducer, type Component, type Logger } from '@wharf/platform';
 import type { Registry } from 'prom-client';
-import type { Clock } from './clock';
+import type { Clock } from '@wharf/platform';
 import type { StreamIngestConfig } from './config';
 import { KafkaTopicEnsurer, pipelineConsumerFactory, StreamSpecConsumer } from './kafka-adapters';
 import { createSourceFactory } from './source-factory';

@@ -1,6 +1,6 @@
 import { StreamDesiredState } from '@wharf/contracts';
 import { eventually } from '@wharf/testing';
-import { systemClock } from './clock';
+import { systemClock } from '@wharf/platform';
 import { FakeSink, silentLogger, specOf, testDefaults } from '../test/stream-fixtures';
 import { createSourceFactory } from './source-factory';
 import { StreamManager, type ManagedStream } from './stream-manager';

@@ -1,6 +1,6 @@
 import type { StreamSpec } from '@wharf/contracts';
 import { describeError, InvalidArgumentError, type Component, type Logger } from '@wharf/platform';
-import type { Clock } from './clock';
+import type { Clock } from '@wharf/platform';
 import type { DesiredStateSink, RecordSink, TopicEnsurer } from './ports';
 import { toStreamDefinition, type DefinitionDefaults, type StreamDefinition } from './stream-definition';
 import { planStreams, type ActualStream, type DesiredStream, type StreamAction } from './stream-planner';

@@ -1,6 +1,6 @@
 import { RecordHeaders } from '@wharf/contracts';
 import { describeError, type Logger } from '@wharf/platform';
-import type { Clock } from './clock';
+import type { Clock } from '@wharf/platform';
 import { InFlightWindow } from './in-flight-window';
 import type { AckCallback, OutRecord, RecordOutcome, RecordSink } from './ports';
 import { compileProcessors, runSteps, type ProcessorStep, type StepOutcome, type StreamRecord } from './processor-chain';

@@ -1,5 +1,5 @@
 import type { Logger } from '@wharf/platform';
-import type { Clock } from './clock';
+import type { Clock } from '@wharf/platform';
 import type { InFlightWindow } from './in-flight-window';
 import type { AckCallback } from './ports';
 import type { IngestRecord } from './stream-runner';

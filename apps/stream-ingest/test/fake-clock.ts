@@ -1,4 +1,4 @@
-import type { Clock } from '../src/clock';
+import type { Clock } from '@wharf/platform';
 
 /** A clock tests advance by hand; timers fire in due order during advance(). */
 export class FakeClock implements Clock {

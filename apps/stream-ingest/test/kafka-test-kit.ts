@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { createLogger, Lifecycle } from '@wharf/platform';
 import { eventually, uniqueName } from '@wharf/testing';
 import { Registry } from 'prom-client';
-import { systemClock } from '../src/clock';
+import { systemClock } from '@wharf/platform';
 import { streamIngestConfigSchema, type StreamIngestConfig } from '../src/config';
 import { standaloneSpecs, type StandaloneStream } from '../src/standalone-streams';
 import { composeStreamIngest, type StreamIngestParts } from '../src/stream-ingest-app';

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../src/clock';
+import { systemClock, type Clock } from '@wharf/platform';
 import type { SourceContext } from '../src/stream-source';
 import { StreamRunner } from '../src/stream-runner';
 import { definitionOf, FakeSink, silentLogger } from './stream-fixtures';

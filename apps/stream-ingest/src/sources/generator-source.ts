@@ -1,5 +1,5 @@
 import { UnavailableError } from '@wharf/platform';
-import { sleepOn } from '../clock';
+import { sleepOn } from '@wharf/platform';
 import type { SourceDefinition } from '../stream-definition';
 import { yieldToIo, type SourceContext, type StreamSource } from '../stream-source';
 

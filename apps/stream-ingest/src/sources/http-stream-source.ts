@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { backoffDelay, UnavailableError, InvalidArgumentError } from '@wharf/platform';
-import { sleepOn } from '../clock';
+import { sleepOn } from '@wharf/platform';
 import { NdjsonSplitter } from '../ndjson-splitter';
 import { SseDecoder } from '../sse-decoder';
 import type { SourceDefinition } from '../stream-definition';

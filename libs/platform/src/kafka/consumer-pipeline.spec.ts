@@ -55,6 +55,9 @@ class FakeKafka {
     return {
       connect: async () => undefined,
       listTopics: async () => ['t.dlq'],
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+        topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader: 1 }] })),
+      }),
       disconnect: async () => undefined,
     };
   }

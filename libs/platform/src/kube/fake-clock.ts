@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 
 /** Lets pending promise chains run (several macrotask turns). */
 export async function flushPromises(): Promise<void> {

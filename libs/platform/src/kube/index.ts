@@ -13,7 +13,7 @@ export type {
   V1PodTemplateSpec,
   V1Secret,
 } from '@kubernetes/client-node';
-export * from './clock';
+export * from '../clock';
 export * from './informer';
 export * from './kube-client';
 export * from './kube-config';

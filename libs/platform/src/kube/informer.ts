@@ -2,7 +2,7 @@ import { UnavailableError } from '../errors';
 import type { Component } from '../lifecycle';
 import type { Logger } from '../logger';
 import { backoffDelay } from '../retry';
-import { sleepOn, systemClock, type Clock } from './clock';
+import { sleepOn, systemClock, type Clock } from '../clock';
 import { isGone } from './kube-errors';
 
 /** The part of a Kubernetes object the informer reads. */

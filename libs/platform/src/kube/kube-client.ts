@@ -19,7 +19,7 @@ import {
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../errors';
-import { type Clock } from './clock';
+import { type Clock } from '../clock';
 import type { KubeObject, ListWatchSource, WatchEvent } from './informer';
 import { toKubeError, type KubeRequest } from './kube-errors';
 import { RateLimiter } from './rate-limiter';

@@ -2,7 +2,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { isAlreadyExists, isNotFound } from '../errors';
 import type { Component } from '../lifecycle';
 import type { Logger } from '../logger';
-import { sleepOn, systemClock, type Clock } from './clock';
+import { sleepOn, systemClock, type Clock } from '../clock';
 import type { KubeClient } from './kube-client';
 import { isConflict } from './kube-errors';
 

@@ -1,4 +1,4 @@
-import { systemClock, sleepOn, type Clock } from './clock';
+import { systemClock, sleepOn, type Clock } from '../clock';
 
 export interface RateLimiterOptions {
   /** Sustained requests per second. */

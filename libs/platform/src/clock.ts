@@ -1,7 +1,6 @@
 /**
- * Time as stream-ingest sees it: injected so rate limits, backoff and status intervals are
- * unit-tested with a fake clock instead of sleeps. (Same shape as the platform's kube clock;
- * move to `@wharf/platform` once it exports one.)
+ * Time as the platform sees it: injected so rate limiting, informer backoff, stream rate limits,
+ * watchdogs and leader election are unit-tested with a fake clock instead of sleeps.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -18,7 +17,9 @@ export const systemClock: Clock = {
   },
 };
 
-/** Resolves after `ms` on `clock`, or rejects with the abort reason as soon as `signal` aborts. */
+/**
+ * Resolves after `ms` on `clock`, or rejects with the abort reason as soon as `signal` aborts.
+ */
 export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

@@ -1,5 +1,5 @@
 import { ContentTypes, encodeMessage, LaunchCommand, RecordHeaders, type Observation } from '@wharf/contracts';
-import { createLogger, UnavailableError } from '@wharf/platform';
+import { createLogger, NotFoundError, UnavailableError } from '@wharf/platform';
 import { Writable } from 'node:stream';
 import { FakeWorkloads } from '../../test/fake-workloads';
 import { launchRun, seed000, testPolicy } from '../../test/launch-fixtures';
@@ -134,7 +134,6 @@ describe('LaunchHandler', () => {
 
   it('reports Kubernetes refusals (missing namespace) as rejected runs', async () => {
     const { handler, workloads, published } = setup();
-    const { NotFoundError } = await import('@wharf/platform');
     workloads.failNext = { verb: 'createJob', error: new NotFoundError('namespaces "default" not found') };
     await expect(handler.handle(launchRecord())).rejects.toBeInstanceOf(LaunchRefusedError);
     expect(published[0]?.observation.rejected).toEqual({

@@ -1,4 +1,4 @@
-import { ExitCodeRule_Action } from '@wharf/contracts';
+import { ExitCodeRule_Action, JobSpec, LaunchCommand } from '@wharf/contracts';
 import { launchRun, seed000, testPolicy } from '../../test/launch-fixtures';
 import { imageAllowed, normalizeImage, validateCancelRun, validateLaunchRun } from './launch-policy';
 
@@ -150,7 +150,6 @@ describe('validateCancelRun', () => {
 
 describe('examples/seed-000', () => {
   it('holds a valid LaunchCommand and the same spec in every file', () => {
-    const { LaunchCommand, JobSpec } = require('@wharf/contracts') as typeof import('@wharf/contracts');
     const dir = `${__dirname}/../../../../examples/seed-000`;
     const command = LaunchCommand.fromJSON(require(`${dir}/launch-command.json`));
     const job = JobSpec.fromJSON(require(`${dir}/job.json`));

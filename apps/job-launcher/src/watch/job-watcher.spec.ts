@@ -1,4 +1,5 @@
 import { createLogger } from '@wharf/platform';
+import { eventually } from '@wharf/testing';
 import type { KubeJob, KubePod } from '../kube/kube-objects';
 import { renderRun } from '../launch/job-renderer';
 import { ObservationPublisher } from '../observations/observation-publisher';
@@ -100,7 +101,6 @@ describe('JobWatcher', () => {
     });
     await watcher.start();
     jobs.add(job({ completedIndexes: '0', active: 4 }));
-    const { eventually } = await import('@wharf/testing');
     await eventually(() => expect(publisher.has('rev-1/1/index/0')).toBe(true), { timeoutMs: 5_000 });
     expect(facts(spy).filter((k) => k === 'rev-1/1/created')).toHaveLength(3);
     await watcher.stop();

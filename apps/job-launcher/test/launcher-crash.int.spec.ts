@@ -119,5 +119,6 @@ describe('job-launcher under kill -9', () => {
       return n;
     }, {});
     process.stderr.write(`crash test: ${jobs} runs, ${kills} kills, outcomes ${JSON.stringify(outcomes)}\n`);
-  });
+    // A scale test: 1,000 runs through real Kubernetes with 20 kills; bounded by the 900 s wait above.
+  }, 1_200_000);
 });

@@ -15,4 +15,7 @@ module.exports = {
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
   testTimeout: 180_000,
   maxWorkers: 1,
+  // Servers are stopped by globalTeardown; a client a test forgot to close (a kafkajs timer, a
+  // watch) must not keep CI waiting after the results are in.
+  forceExit: true,
 };

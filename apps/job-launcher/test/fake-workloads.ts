@@ -48,6 +48,13 @@ export class FakeWorkloads implements Workloads {
     job.spec.suspend = false;
   }
 
+  async annotateJob(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    this.check('annotateJob');
+    const job = this.jobs.get(`${namespace}/${name}`);
+    if (!job) throw new NotFoundError('not found');
+    job.metadata.annotations = { ...job.metadata.annotations, ...annotations };
+  }
+
   async deleteJob(namespace: string, name: string): Promise<void> {
     this.check('deleteJob');
     if (!this.jobs.delete(`${namespace}/${name}`)) throw new NotFoundError('not found');

@@ -11,6 +11,8 @@ export interface Workloads {
   getJob(namespace: string, name: string): Promise<KubeJob>;
   /** Sets spec.suspend=false. */
   resumeJob(namespace: string, name: string): Promise<void>;
+  /** Merges annotations into the Job's metadata. */
+  annotateJob(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   /** Background propagation: pods and owned objects go after the Job (its finalizers permitting). */
   deleteJob(namespace: string, name: string): Promise<void>;
   createSecret(secret: KubeSecret): Promise<void>;
@@ -37,6 +39,10 @@ export class KubeWorkloads implements Workloads {
 
   async resumeJob(namespace: string, name: string): Promise<void> {
     await this.kube.mergePatch('job', { namespace, name }, { spec: { suspend: false } });
+  }
+
+  async annotateJob(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    await this.kube.mergePatch('job', { namespace, name }, { metadata: { annotations } });
   }
 
   async deleteJob(namespace: string, name: string): Promise<void> {

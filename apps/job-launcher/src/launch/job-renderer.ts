@@ -24,6 +24,8 @@ export const LaunchAnnotations = {
   task: 'wharf.dev/task',
   /** Inputs of a run without a ConfigMap ("{}"), projected as /var/run/wharf/inputs.json. */
   inputs: 'wharf.dev/inputs',
+  /** Why a cancel deleted the Job; the watcher reports it, so both reports of the fact agree. */
+  cancelReason: 'wharf.dev/cancel-reason',
   /** Kubernetes' own: the index of a pod of an Indexed Job. */
   completionIndex: 'batch.kubernetes.io/job-completion-index',
 } as const;

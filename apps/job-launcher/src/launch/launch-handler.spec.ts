@@ -147,6 +147,7 @@ describe('LaunchHandler', () => {
     await handler.handle(launchRecord());
     await handler.handle(proto({ launch: undefined, cancel: { jobId: seed000().jobId, run: 1, reason: 'user asked' } }));
     expect(workloads.jobs.size).toBe(0);
+    expect(workloads.calls.slice(-2)).toEqual(['annotateJob', 'deleteJob']);
     expect(published.map((p) => [p.key, p.observation.cancelled?.reason])).toEqual([[`${seed000().jobId}/1/cancelled`, 'user asked']]);
     // Again: nothing to delete, the same fact again.
     await handler.handle(proto({ launch: undefined, cancel: { jobId: seed000().jobId, run: 1, reason: 'user asked' } }));

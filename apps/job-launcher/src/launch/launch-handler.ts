@@ -21,7 +21,7 @@ import type { Workloads } from '../kube/workloads';
 import type { ObservationPublisher } from '../observations/observation-publisher';
 import { observationKey, observationSource, type KeyedObservation } from '../watch/status-interpreter';
 import { unknownJsonFields } from './command-schema';
-import { ownedBy, renderRun, type RenderOptions } from './job-renderer';
+import { LaunchAnnotations, ownedBy, renderRun, type RenderOptions } from './job-renderer';
 import { kubeJobName } from './launch-names';
 import { validateCancelRun, validateLaunchRun, type LaunchPolicy } from './launch-policy';
 import { restrictedPodViolations } from './pod-security';
@@ -207,6 +207,7 @@ export class LaunchHandler {
     const violations = [...unknown, ...validateCancelRun(command)];
     if (violations.length > 0) throw new LaunchRefusedError('cancel command refused', violations);
     const name = kubeJobName(command.jobId, command.run);
+    const reason = command.reason || 'Cancelled';
     const where = { jobId: command.jobId, run: command.run, job: name };
     const job = await this.locate(name, policy.namespaces);
     if (job && isOurs(job.metadata, command.jobId, command.run)) {
@@ -216,8 +217,11 @@ export class LaunchHandler {
         return;
       }
       if (!job.metadata.deletionTimestamp) {
+        const namespace = job.metadata.namespace ?? '';
         try {
-          await workloads.deleteJob(job.metadata.namespace ?? '', name);
+          // The watcher reports the deletion too; the annotation makes it report this reason.
+          await workloads.annotateJob(namespace, name, { [LaunchAnnotations.cancelReason]: reason });
+          await workloads.deleteJob(namespace, name);
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }
@@ -227,7 +231,7 @@ export class LaunchHandler {
       throw new LaunchRefusedError(`a Job named ${name} exists and is not this run's`, []);
     }
     await this.options.publisher.publish([
-      this.observation(command.jobId, command.run, 'cancelled', { cancelled: { reason: command.reason || 'Cancelled' } }),
+      this.observation(command.jobId, command.run, 'cancelled', { cancelled: { reason } }),
     ]);
   }
 

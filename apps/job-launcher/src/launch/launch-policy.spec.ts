@@ -144,7 +144,7 @@ describe('validateLaunchRun', () => {
 describe('validateCancelRun', () => {
   it('needs a job id and a run', () => {
     expect(validateCancelRun({ jobId: 'a', run: 1, reason: '' })).toEqual([]);
-    expect(fields(validateCancelRun({ jobId: '', run: 0, reason: '' }))).toEqual(['jobId', 'run']);
+    expect(fields(validateCancelRun({ jobId: '', run: 0, reason: 'x'.repeat(1025) }))).toEqual(['jobId', 'run', 'reason']);
   });
 });
 

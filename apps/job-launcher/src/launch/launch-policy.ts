@@ -288,5 +288,6 @@ export function validateCancelRun(command: CancelRun): Violation[] {
   if (!Number.isInteger(command.run) || command.run < 1 || command.run > 999_999) {
     out.push({ field: 'run', description: 'must be an integer from 1 to 999999' });
   }
+  if (command.reason.length > 1024) out.push({ field: 'reason', description: 'must be at most 1024 characters' });
   return out;
 }

@@ -130,6 +130,14 @@ describe('interpretJob', () => {
     expect(keys(finishedThenDeleted)).not.toContain('rev-1/1/cancelled');
   });
 
+  it('reports the reason a cancel wrote on the Job, so the watcher and the cancel handler state the same fact', () => {
+    const plain = job({ active: 1 }, { deletionTimestamp: '2030-01-01T00:00:00Z' });
+    expect(interpretJob(plain, [], now).at(-1)?.observation.cancelled).toEqual({ reason: 'JobDeleted' });
+    const cancelled = job({ active: 1 }, { deletionTimestamp: '2030-01-01T00:00:00Z' });
+    cancelled.metadata.annotations = { ...cancelled.metadata.annotations, 'wharf.dev/cancel-reason': 'user asked' };
+    expect(interpretJob(cancelled, [], now).at(-1)?.observation.cancelled).toEqual({ reason: 'user asked' });
+  });
+
   it('is level-triggered: the same state gives the same facts', () => {
     const state = job({ completedIndexes: '0-1', active: 3 });
     expect(interpretJob(state, [], now)).toEqual(interpretJob(state, [], now));

@@ -168,7 +168,7 @@ export function interpretJob(job: KubeJob, pods: readonly KubePod[], now: Date):
       },
     });
   } else if (job.metadata.deletionTimestamp) {
-    add('cancelled', { cancelled: { reason: 'JobDeleted' } });
+    add('cancelled', { cancelled: { reason: job.metadata.annotations?.[LaunchAnnotations.cancelReason] ?? 'JobDeleted' } });
   }
   return out;
 }

@@ -37,7 +37,8 @@ import { commandHandler } from './api/command-handler';
 import { jobServiceHandlers } from './api/job-service';
 import { queueServiceHandlers } from './api/queue-service';
 import { parseTokenTable } from './api/token-table';
-import { streamServiceHandlers, workflowServiceHandlers } from './api/unimplemented-services';
+import { streamServiceHandlers } from './api/unimplemented-services';
+import { workflowServiceHandlers, type WorkflowPreflight } from './api/workflow-service';
 import type { SchedulerConfig } from './config';
 import { clusterLimits, type Limits } from './domain/queue-config';
 import { JobEngine } from './engine/job-engine';
@@ -48,6 +49,7 @@ import { KubeLiveLogs } from './logs/kube-live-logs';
 import { EventHub } from './state/event-hub';
 import { JobStore } from './state/job-store';
 import { KafkaStateLog } from './state/kafka-state-log';
+import { WorkflowStore } from './state/workflow-store';
 
 export interface Scheduler {
   /** In start order; the lifecycle stops them in reverse. */
@@ -56,6 +58,7 @@ export interface Scheduler {
   readonly engine: JobEngine;
   readonly leadership: Leadership;
   readonly store: JobStore;
+  readonly workflows: WorkflowStore;
 }
 
 export function authenticatorFrom(config: SchedulerConfig): Authenticator {
@@ -73,6 +76,11 @@ function kubeFrom(config: SchedulerConfig): KubeClient | undefined {
   if (config.leader.election !== 'lease' && !config.kube.kubeconfig) return undefined;
   const kubeConfig = loadKubeConfig({ kubeconfigPath: config.kube.kubeconfig });
   return createKubeClient({ kubeConfig, qps: config.kube.qps, burst: config.kube.burst });
+}
+
+/** Workflow preflight against the cluster (TODO(lead): wired to kube-preflight once it lands). */
+function kubePreflight(_kube: KubeClient): WorkflowPreflight | undefined {
+  return undefined;
 }
 
 function archiveFrom(config: SchedulerConfig): ArchiveReader {
@@ -109,6 +117,8 @@ export interface SchedulerDeps {
   readonly now?: () => Date;
   /** Called when a newer writer fenced this one (main exits; a fresh process rejoins as standby). */
   readonly onFenced?: () => void;
+  /** Replaces the Kubernetes preflight of workflows (tests). */
+  readonly preflight?: WorkflowPreflight;
 }
 
 export function buildScheduler(deps: SchedulerDeps): Scheduler {
@@ -121,6 +131,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
   const ns = (name: string): string => (config.state.namespace ? `${config.state.namespace}.${name}` : name);
   const store = new JobStore();
   const hub = new EventHub();
+  const workflows = new WorkflowStore({ maxEventsPerWorkflow: config.watch.maxBufferedEvents });
   const fence = { onFenced: (): void => undefined };
   const engine = new JobEngine({
     store,
@@ -137,7 +148,13 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
       logger,
       transactionalId: ns(config.state.transactionalId),
       partitions: config.state.partitions,
-      topics: { state: ns(Topics.jobsState), events: ns(Topics.jobEvents), launch: ns(Topics.launch) },
+      topics: {
+        state: ns(Topics.jobsState),
+        events: ns(Topics.jobEvents),
+        launch: ns(Topics.launch),
+        workflows: ns(Topics.workflowsState),
+        workflowEvents: ns(Topics.workflowEvents),
+      },
       otherTopics: [ns(Topics.commands), ns(Topics.replies), ns(Topics.observations)],
     }),
     logger,
@@ -150,8 +167,10 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     retentionMs: config.retention.finishedJobsMs,
     restoreEvents: config.state.restoreEvents,
     onFenced: () => fence.onFenced(),
+    workflows,
   });
   const replies = new KafkaProducer({ kafka, logger, name: 'replies-producer' });
+  const preflight: WorkflowPreflight | undefined = deps.preflight ?? (kube ? kubePreflight(kube) : undefined);
   const leadership = new Leadership({
     engine,
     logger,
@@ -174,7 +193,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
         logger,
         groupId: ns(ConsumerGroups.schedulerCommands),
         topics: [ns(Topics.commands)],
-        handle: commandHandler({ engine, store, authenticate, replies, logger, repliesTopic: ns(Topics.replies) }),
+        handle: commandHandler({ engine, store, preflight, authenticate, replies, logger, repliesTopic: ns(Topics.replies) }),
         dlq: replies,
         registry: deps.registry,
         session: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
@@ -238,9 +257,26 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
         definition: QueueServiceService,
         implementation: adaptService(QueueServiceService, leaderOnly(queueServiceHandlers({ queues: config.queues, store, capacity }), lead), adapt),
       },
-      { definition: WorkflowServiceService, implementation: adaptService(WorkflowServiceService, workflowServiceHandlers(), adapt) },
+      {
+        definition: WorkflowServiceService,
+        implementation: adaptService(
+          WorkflowServiceService,
+          leaderOnly(
+            workflowServiceHandlers({
+              engine,
+              workflows,
+              now,
+              preflight,
+              heartbeatMs: config.watch.heartbeatMs,
+              maxBufferedEvents: config.watch.maxBufferedEvents,
+            }),
+            lead,
+          ),
+          adapt,
+        ),
+      },
       { definition: StreamServiceService, implementation: adaptService(StreamServiceService, streamServiceHandlers(), adapt) },
     ],
   });
-  return { components: [replies, lead, election, grpc], grpc, engine, leadership: lead, store };
+  return { components: [replies, lead, election, grpc], grpc, engine, leadership: lead, store, workflows };
 }

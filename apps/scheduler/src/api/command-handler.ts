@@ -9,6 +9,7 @@ import {
   type ContentType,
 } from '@wharf/contracts';
 import {
+  FailedPreconditionError,
   InvalidArgumentError,
   isRetriable,
   isWharfError,
@@ -22,10 +23,12 @@ import type { JobEngine } from '../engine/job-engine';
 import type { JobStore } from '../state/job-store';
 import { authorizeJob, authorizeSubmit } from './access-policy';
 import { toJobView } from './job-view';
+import { authorizeWorkflow, prepareWorkflowSubmit, toWorkflowView, type WorkflowPreflight } from './workflow-service';
 
 export interface CommandHandlerOptions {
   readonly engine: JobEngine;
   readonly store: JobStore;
+  readonly preflight?: WorkflowPreflight;
   readonly authenticate: Authenticator;
   readonly replies: RecordSender;
   readonly logger: Logger;
@@ -108,8 +111,26 @@ export function commandHandler(options: CommandHandlerOptions): (record: Consume
         authorizeJob(tenant, options.store.get(jobId), jobId);
         const job = await options.engine.cancel(jobId, reason);
         reply = { ...rejected(commandId, status.OK, 'cancel accepted'), accepted: true, job: job ? toJobView(job) : undefined };
-      } else if (command.submitWorkflow || command.cancelWorkflow || command.createStream || command.updateStream || command.pauseStream || command.resumeStream || command.deleteStream) {
-        reply = rejected(commandId, status.UNIMPLEMENTED, 'workflow and stream commands are not served by this scheduler version yet');
+      } else if (command.submitWorkflow) {
+        const request = command.submitWorkflow;
+        const { workflowId, spec, specHash } = await prepareWorkflowSubmit(options, tenant, request);
+        if (request.dryRun) {
+          reply = { ...rejected(commandId, status.OK, 'dry run: valid and preflight passed; nothing stored'), accepted: true };
+        } else {
+          const outcome = await options.engine.submitWorkflow(tenant, workflowId, spec, specHash);
+          reply = {
+            ...rejected(commandId, status.OK, outcome.created ? 'created' : 'already exists with the same spec'),
+            accepted: true,
+            workflow: toWorkflowView(outcome.workflow),
+          };
+        }
+      } else if (command.cancelWorkflow) {
+        const { workflowId, reason } = command.cancelWorkflow;
+        authorizeWorkflow(tenant, options.engine.workflows.get(workflowId), workflowId);
+        const workflow = await options.engine.cancelWorkflow(workflowId, reason);
+        reply = { ...rejected(commandId, status.OK, 'cancel accepted'), accepted: true, workflow: workflow ? toWorkflowView(workflow) : undefined };
+      } else if (command.createStream || command.updateStream || command.pauseStream || command.resumeStream || command.deleteStream) {
+        reply = rejected(commandId, status.UNIMPLEMENTED, 'stream commands are not served by this scheduler version yet');
       } else {
         throw new InvalidArgumentError('the command names no operation (submit_job, cancel_job, …)');
       }
@@ -118,7 +139,7 @@ export function commandHandler(options: CommandHandlerOptions): (record: Consume
       if (!isWharfError(error) && isRetriable(error)) throw error;
       const { code, details } = toGrpcStatus(error);
       reply = rejected(commandId, code, details);
-      if (error instanceof InvalidArgumentError) reply = { ...reply, violations: [...error.violations] };
+      if (error instanceof InvalidArgumentError || error instanceof FailedPreconditionError) reply = { ...reply, violations: [...error.violations] };
       if (!isWharfError(error)) options.logger.error({ err: error, commandId }, 'command failed unexpectedly');
     }
     await send(reply, contentType);

@@ -18,6 +18,7 @@ import { decodeResumeToken, encodeResumeToken, type EventHub, type PositionedEve
 import type { JobStore } from '../state/job-store';
 import { authorizeJob, authorizeSubmit } from './access-policy';
 import { toJobView } from './job-view';
+import { follow, pageSizeOf } from './follow';
 import type { ArchivedLogs, LiveLogs } from './log-ports';
 
 export interface JobServiceOptions {
@@ -32,59 +33,6 @@ export interface JobServiceOptions {
   readonly maxBufferedEvents?: number;
   readonly liveLogs?: LiveLogs;
   readonly archivedLogs?: ArchivedLogs;
-}
-
-/**
- * Streams `initial` then live items from `subscribe` until the call ends, with a heartbeat
- * whenever nothing was sent for `heartbeatMs`. Live items arriving while `initial` is sent
- * are buffered; a client that stops reading is cut off with RESOURCE_EXHAUSTED once
- * `maxBuffered` items wait.
- */
-async function follow(
-  signal: AbortSignal,
-  subscribe: (push: (item: PositionedEvent) => void) => () => void,
-  initial: readonly PositionedEvent[],
-  send: (item: PositionedEvent) => Promise<void>,
-  heartbeat: () => Promise<void>,
-  heartbeatMs: number,
-  maxBuffered: number,
-): Promise<void> {
-  const buffer: PositionedEvent[] = [];
-  let wake: (() => void) | undefined;
-  const unsubscribe = subscribe((item) => {
-    buffer.push(item);
-    wake?.();
-  });
-  const onAbort = (): void => wake?.();
-  signal.addEventListener('abort', onAbort);
-  try {
-    for (const item of initial) await send(item);
-    while (!signal.aborted) {
-      if (buffer.length > maxBuffered) throw new ResourceExhaustedError(`watcher fell ${buffer.length} events behind; reconnect and resume`);
-      const item = buffer.shift();
-      if (item) {
-        await send(item);
-        continue;
-      }
-      const timedOut = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(true), heartbeatMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve(false);
-        };
-      });
-      wake = undefined;
-      if (timedOut && !signal.aborted) await heartbeat();
-    }
-  } finally {
-    unsubscribe();
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function pageSizeOf(requested: number): number {
-  if (requested < 0) throw new InvalidArgumentError('invalid page size', [{ field: 'page_size', description: 'must not be negative' }]);
-  return requested === 0 ? 100 : Math.min(requested, 1_000);
 }
 
 export function jobServiceHandlers(options: JobServiceOptions): ServiceHandlers<typeof JobServiceService> {

@@ -34,7 +34,16 @@ import {
 import { kubeJobName } from './job-identity';
 
 export type JobInput =
-  | { readonly kind: 'submit'; readonly jobId: string; readonly tenant: string; readonly spec: JobSpec; readonly specHash: string }
+  | {
+      readonly kind: 'submit';
+      readonly jobId: string;
+      readonly tenant: string;
+      readonly spec: JobSpec;
+      readonly specHash: string;
+      /** Set when a workflow runs this job as one of its tasks. */
+      readonly workflowId?: string;
+      readonly taskName?: string;
+    }
   | { readonly kind: 'admit' }
   | { readonly kind: 'relaunch' }
   | { readonly kind: 'cancel'; readonly reason: string }
@@ -309,8 +318,8 @@ export function newRecord(input: Extract<JobInput, { kind: 'submit' }>, now: Dat
     updatedAt: now,
     admittedAt: undefined,
     finishedAt: undefined,
-    workflowId: '',
-    taskName: '',
+    workflowId: input.workflowId ?? '',
+    taskName: input.taskName ?? '',
     notBefore: undefined,
   };
 }

@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord, LaunchCommand, Observation, SubmitJobRequest } from '@wharf/contracts';
+import type { JobEvent, JobRecord, LaunchCommand, Observation, SubmitJobRequest, Workflow, WorkflowEvent } from '@wharf/contracts';
 import {
   AlreadyExistsError,
   describeError,
@@ -16,6 +16,10 @@ import { validateSubmit, type SpecLimits } from '../domain/spec-validator';
 import type { EventHub } from '../state/event-hub';
 import type { JobStore } from '../state/job-store';
 import type { StateLog } from '../state/state-log';
+import { WorkflowStore } from '../state/workflow-store';
+import { isWorkflowDone, newWorkflow, workflowDeadline } from '../workflows/workflow-reducer';
+import type { WorkflowLimits } from '../workflows/workflow-schema';
+import { WorkflowDriver, type WorkflowBatch } from './workflow-driver';
 
 export interface JobEngineOptions {
   readonly store: JobStore;
@@ -36,6 +40,9 @@ export interface JobEngineOptions {
   readonly restoreEvents?: boolean;
   /** Called once when a newer writer fenced this one. */
   readonly onFenced?: () => void;
+  /** The committed workflows (a fresh store when not given). */
+  readonly workflows?: WorkflowStore;
+  readonly workflowLimits?: WorkflowLimits;
 }
 
 /** The outcome of a submit: the job, and whether this call created it. */
@@ -44,13 +51,57 @@ export interface SubmitOutcome {
   readonly created: boolean;
 }
 
-/** Reads and writes of one batch: the committed store plus what earlier operations changed. */
-class BatchView {
+/** The outcome of a workflow submit. */
+export interface WorkflowSubmitOutcome {
+  readonly workflow: Workflow;
+  readonly created: boolean;
+}
+
+/** Reads and writes of one batch: the committed stores plus what earlier operations changed. */
+class BatchView implements WorkflowBatch {
   readonly overlay = new Map<string, JobRecord | null>();
   readonly events: JobEvent[] = [];
   readonly commands: { jobId: string; command: LaunchCommand }[] = [];
+  readonly workflowOverlay = new Map<string, Workflow | null>();
+  readonly workflowEvents: WorkflowEvent[] = [];
 
-  constructor(private readonly store: JobStore) {}
+  constructor(
+    private readonly store: JobStore,
+    private readonly workflows: WorkflowStore,
+  ) {}
+
+  get changed(): boolean {
+    return this.overlay.size > 0 || this.workflowOverlay.size > 0;
+  }
+
+  getJob(jobId: string): JobRecord | undefined {
+    return this.get(jobId);
+  }
+
+  applyJob(t: Transition | undefined): void {
+    this.apply(t);
+  }
+
+  changedJobIds(): readonly string[] {
+    return [...this.overlay.keys()];
+  }
+
+  getWorkflow(workflowId: string): Workflow | undefined {
+    if (this.workflowOverlay.has(workflowId)) return this.workflowOverlay.get(workflowId) ?? undefined;
+    return this.workflows.get(workflowId);
+  }
+
+  putWorkflow(workflow: Workflow): void {
+    this.workflowOverlay.set(workflow.workflowId, workflow);
+  }
+
+  removeWorkflow(workflowId: string): void {
+    this.workflowOverlay.set(workflowId, null);
+  }
+
+  addWorkflowEvent(event: WorkflowEvent): void {
+    this.workflowEvents.push(event);
+  }
 
   get(jobId: string): JobRecord | undefined {
     if (this.overlay.has(jobId)) return this.overlay.get(jobId) ?? undefined;
@@ -88,8 +139,13 @@ export class JobEngine {
   private active = false;
   private opening: Promise<void> | undefined;
   private dirty = true;
+  readonly workflows: WorkflowStore;
+  private readonly driver: WorkflowDriver;
 
-  constructor(private readonly options: JobEngineOptions) {}
+  constructor(private readonly options: JobEngineOptions) {
+    this.workflows = options.workflows ?? new WorkflowStore();
+    this.driver = new WorkflowDriver({ queues: options.queues, specLimits: options.specLimits, limits: options.workflowLimits });
+  }
 
   get queues(): readonly QueueConfig[] {
     return this.options.queues;
@@ -111,16 +167,29 @@ export class JobEngine {
     await log.open();
     store.clear();
     hub.clear();
+    const workflows = this.workflows;
+    workflows.clear();
     const records = await log.readRecords((jobId, record) => (record ? store.put(record) : store.remove(jobId)));
+    await log.readWorkflows((workflowId, record) => (record ? workflows.put(record) : workflows.remove(workflowId)));
     let events = 0;
     if (this.options.restoreEvents ?? true) {
       events = await log.readEvents((event, position) => {
         if (store.get(event.jobId)) hub.publish({ event, position });
       });
+      await log.readWorkflowEvents((event) => {
+        if (workflows.get(event.workflowId)) workflows.publish(event);
+      });
     }
     this.active = true;
     this.dirty = true;
-    logger.info({ records, jobs: store.size, events, ms: Date.now() - started }, 'state restored; accepting writes');
+    logger.info({ records, jobs: store.size, workflows: workflows.size, events, ms: Date.now() - started }, 'state restored; accepting writes');
+    // A step of a workflow may have been cut short by the crash: re-apply its idempotent actions.
+    const unfinished = [...workflows.all()].filter((w) => !isWorkflowDone(w.state)).map((w) => w.workflowId);
+    if (unfinished.length > 0) {
+      void this.run(async (view, now) => {
+        for (const workflowId of unfinished) await this.driver.resume(view, workflowId, now);
+      }).catch((error: unknown) => logger.warn({ err: describeError(error) }, 'resuming workflows failed; they resume on the next takeover'));
+    }
   }
 
   /** Stops writing; queued operations fail with NotLeaderError. */
@@ -163,6 +232,50 @@ export class JobEngine {
     }) as Promise<JobRecord | undefined>;
   }
 
+  /**
+   * Stores a new workflow and starts it (its first tasks are submitted in the same commit).
+   * The spec was validated and authorized by the caller. An existing id with the same spec hash
+   * answers the stored workflow; with another spec, AlreadyExistsError.
+   */
+  submitWorkflow(tenant: string, workflowId: string, spec: NonNullable<Workflow['spec']>, specHash: string): Promise<WorkflowSubmitOutcome> {
+    return this.run(async (view, now) => {
+      const existing = view.getWorkflow(workflowId);
+      if (existing) {
+        if (existing.tenant !== tenant || existing.specHash !== specHash) {
+          throw new AlreadyExistsError(`workflow '${workflowId}' already exists with a different spec; use a new idempotency key`);
+        }
+        return { workflow: existing, created: false };
+      }
+      view.putWorkflow(newWorkflow({ workflowId, tenant, spec, specHash, now }));
+      await this.driver.advance(view, workflowId, { type: 'submitted' }, now);
+      return { workflow: view.getWorkflow(workflowId), created: true };
+    }) as Promise<WorkflowSubmitOutcome>;
+  }
+
+  /** Cancels a workflow: its running tasks' jobs are cancelled, nothing new starts. */
+  cancelWorkflow(workflowId: string, reason: string): Promise<Workflow | undefined> {
+    return this.run(async (view, now) => {
+      if (!view.getWorkflow(workflowId)) return undefined;
+      await this.driver.advance(view, workflowId, { type: 'cancel-requested', reason }, now);
+      return view.getWorkflow(workflowId);
+    }) as Promise<Workflow | undefined>;
+  }
+
+  /** Times out the workflows past their deadline; resolves with how many were due. */
+  workflowTimers(): Promise<number> {
+    if (!this.active) return Promise.resolve(0);
+    const now = this.options.now();
+    const due = [...this.workflows.all()].filter((w) => {
+      const deadline = workflowDeadline(w);
+      return deadline !== undefined && deadline <= now;
+    });
+    if (due.length === 0) return Promise.resolve(0);
+    return this.run(async (view, at) => {
+      for (const w of due) await this.driver.advance(view, w.workflowId, { type: 'timer' }, at);
+      return due.length;
+    }) as Promise<number>;
+  }
+
   /** Applies an observation from job-launcher or log-archiver; unknown jobs are ignored. */
   observe(observation: Observation): Promise<void> {
     return this.run((view, now) => {
@@ -198,14 +311,20 @@ export class JobEngine {
     }) as Promise<number>;
   }
 
-  /** Removes finished jobs past their retention (tombstones in the changelog). */
+  /** Removes finished jobs and workflows past their retention (tombstones in the changelogs). */
   expire(): Promise<number> {
     if (!this.active) return Promise.resolve(0);
+    const now = this.options.now().getTime();
     const ids = this.options.store.expired(this.options.now(), this.options.retentionMs, 1_000);
-    if (ids.length === 0) return Promise.resolve(0);
+    const workflowIds = [...this.workflows.all()]
+      .filter((w) => isWorkflowDone(w.state) && w.finishedAt && w.finishedAt.getTime() + this.options.retentionMs <= now)
+      .slice(0, 1_000)
+      .map((w) => w.workflowId);
+    if (ids.length === 0 && workflowIds.length === 0) return Promise.resolve(0);
     return this.run((view) => {
       for (const id of ids) view.remove(id);
-      return ids.length;
+      for (const id of workflowIds) view.removeWorkflow(id);
+      return ids.length + workflowIds.length;
     }) as Promise<number>;
   }
 
@@ -238,19 +357,30 @@ export class JobEngine {
       return;
     }
     const now = this.options.now();
-    const view = new BatchView(store);
-    const outcomes = ops.map((op) => {
+    const view = new BatchView(store, this.workflows);
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    for (const op of ops) {
       try {
-        return { ok: true as const, value: op.apply(view, now) };
+        outcomes.push({ ok: true, value: await op.apply(view, now) });
       } catch (error) {
-        return { ok: false as const, error };
+        outcomes.push({ ok: false, error });
       }
-    });
-    if (view.overlay.size > 0) {
+    }
+    try {
+      // Task jobs this batch finished move their workflows on, in the same commit.
+      await this.driver.settle(view, now);
+    } catch (error) {
+      logger.error({ err: describeError(error) }, 'workflow step failed; the batch is not committed');
+      for (const op of ops) op.reject(error);
+      return;
+    }
+    if (view.changed) {
       const batch = {
         records: [...view.overlay].map(([jobId, record]) => ({ jobId, record })),
         events: view.events,
         commands: view.commands,
+        workflows: [...view.workflowOverlay].map(([workflowId, record]) => ({ workflowId, record })),
+        workflowEvents: view.workflowEvents,
       };
       let positions;
       try {
@@ -280,6 +410,11 @@ export class JobEngine {
         }
       }
       view.events.forEach((event, i) => hub.publish({ event, position: positions[i] ?? { partition: -1, offset: '-1' } }));
+      for (const [workflowId, record] of view.workflowOverlay) {
+        if (record) this.workflows.put(record);
+        else this.workflows.remove(workflowId);
+      }
+      for (const event of view.workflowEvents) this.workflows.publish(event);
       this.dirty = true;
     }
     ops.forEach((op, i) => {

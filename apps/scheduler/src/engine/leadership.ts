@@ -12,6 +12,8 @@ export interface LeadershipOptions {
   /** Components that run only while leading (the Kafka consumers); new ones per term. */
   readonly leaderComponents: () => readonly Component[];
   readonly admissionIntervalMs: number;
+  /** How often workflow timeouts are checked. @default 1_000 */
+  readonly workflowTimerIntervalMs?: number;
   readonly expiryIntervalMs: number;
 }
 
@@ -112,6 +114,7 @@ export class Leadership implements Component {
       timers: [
         loop(this.options.admissionIntervalMs, () => engine.admissionCycle()),
         loop(this.options.expiryIntervalMs, () => engine.expire()),
+        loop(this.options.workflowTimerIntervalMs ?? 1_000, () => engine.workflowTimers()),
       ],
       // Consumers join their groups in the background: after a leader died, a join waits for
       // the dead member's session to expire, and the API need not wait for that.

@@ -1,4 +1,4 @@
-import { JobEvent, JobRecord, LaunchCommand, Topics, contentTypeOf, decodeMessage } from '@wharf/contracts';
+import { JobEvent, JobRecord, LaunchCommand, Topics, Workflow, WorkflowEvent, contentTypeOf, decodeMessage } from '@wharf/contracts';
 import {
   ensureTopics,
   messageRecord,
@@ -17,7 +17,13 @@ export interface KafkaStateLogOptions {
   readonly logger: Logger;
   /** Shared by every scheduler instance: a new writer fences the old one. */
   readonly transactionalId: string;
-  readonly topics?: { readonly state?: string; readonly events?: string; readonly launch?: string };
+  readonly topics?: {
+    readonly state?: string;
+    readonly events?: string;
+    readonly launch?: string;
+    readonly workflows?: string;
+    readonly workflowEvents?: string;
+  };
   /** Partitions of topics this creates when missing. @default 3 */
   readonly partitions?: number;
   readonly transactionTimeoutMs?: number;
@@ -56,13 +62,15 @@ export function withFastRetry(kafka: KafkaClient): KafkaClient {
 export class KafkaStateLog implements StateLog {
   private producer: TransactionalProducer | undefined;
   private eventPartitions = 0;
-  private readonly topics: { state: string; events: string; launch: string };
+  private readonly topics: { state: string; events: string; launch: string; workflows: string; workflowEvents: string };
 
   constructor(private readonly options: KafkaStateLogOptions) {
     this.topics = {
       state: options.topics?.state ?? Topics.jobsState,
       events: options.topics?.events ?? Topics.jobEvents,
       launch: options.topics?.launch ?? Topics.launch,
+      workflows: options.topics?.workflows ?? Topics.workflowsState,
+      workflowEvents: options.topics?.workflowEvents ?? Topics.workflowEvents,
     };
   }
 
@@ -74,6 +82,8 @@ export class KafkaStateLog implements StateLog {
         { topic: this.topics.state, partitions, compacted: true },
         { topic: this.topics.events, partitions },
         { topic: this.topics.launch, partitions },
+        { topic: this.topics.workflows, partitions, compacted: true },
+        { topic: this.topics.workflowEvents, partitions },
         ...(this.options.otherTopics ?? []).map((topic) => ({ topic, partitions })),
       ]);
       const metadata = await admin.fetchTopicMetadata({ topics: [this.topics.events] });
@@ -107,10 +117,16 @@ export class KafkaStateLog implements StateLog {
       partition: partitions[i] as number,
     }));
     const launchRecords = batch.commands.map(({ jobId, command }) => messageRecord(jobId, LaunchCommand, command));
+    const workflowRecords: ProducerRecord[] = (batch.workflows ?? []).map(({ workflowId, record }) =>
+      record ? messageRecord(workflowId, Workflow, record) : { key: workflowId, value: null },
+    );
+    const workflowEventRecords = (batch.workflowEvents ?? []).map((event) => messageRecord(event.workflowId, WorkflowEvent, event));
     return producer.runTransaction(async (tx) => {
       if (stateRecords.length > 0) await tx.send(this.topics.state, stateRecords);
       const produced = eventRecords.length > 0 ? await tx.send(this.topics.events, eventRecords) : [];
       if (launchRecords.length > 0) await tx.send(this.topics.launch, launchRecords);
+      if (workflowRecords.length > 0) await tx.send(this.topics.workflows, workflowRecords);
+      if (workflowEventRecords.length > 0) await tx.send(this.topics.workflowEvents, workflowEventRecords);
       // Records of one partition are written in batch order from its base offset.
       const next = new Map<number, bigint>();
       for (const p of produced) next.set(p.partition, BigInt(p.baseOffset));
@@ -146,6 +162,31 @@ export class KafkaStateLog implements StateLog {
           partition: r.partition,
           offset: r.offset,
         });
+      },
+      { logger: this.options.logger },
+    );
+  }
+
+  async readWorkflows(onRecord: (workflowId: string, record: Workflow | null) => void): Promise<number> {
+    return readToEnd(
+      this.options.kafka,
+      this.topics.workflows,
+      (r) => {
+        if (!r.key) return;
+        const workflowId = r.key.toString('utf8');
+        if (r.value === null) onRecord(workflowId, null);
+        else onRecord(workflowId, decodeMessage(Workflow, 'Workflow', r.value, contentTypeOf(r.headers, r.value)));
+      },
+      { logger: this.options.logger },
+    );
+  }
+
+  async readWorkflowEvents(onEvent: (event: WorkflowEvent) => void): Promise<number> {
+    return readToEnd(
+      this.options.kafka,
+      this.topics.workflowEvents,
+      (r) => {
+        if (r.value !== null) onEvent(decodeMessage(WorkflowEvent, 'WorkflowEvent', r.value, contentTypeOf(r.headers, r.value)));
       },
       { logger: this.options.logger },
     );

@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord } from '@wharf/contracts';
+import type { JobEvent, JobRecord, Workflow, WorkflowEvent } from '@wharf/contracts';
 import { NotLeaderError } from '@wharf/platform';
 import type { CommitBatch, EventPosition, StateLog } from './state-log';
 
@@ -11,6 +11,8 @@ export class MemoryKafka {
   readonly records = new Map<string, JobRecord | null>();
   readonly events: { event: JobEvent; position: EventPosition }[] = [];
   readonly commands: CommitBatch['commands'][number][] = [];
+  readonly workflows = new Map<string, Workflow | null>();
+  readonly workflowEvents: WorkflowEvent[] = [];
   epoch = 0;
   /** Set to make the next commits fail (e.g. an UnavailableError). */
   failWith: unknown;
@@ -34,6 +36,8 @@ export class MemoryStateLog implements StateLog {
       return position;
     });
     this.cluster.commands.push(...batch.commands);
+    for (const { workflowId, record } of batch.workflows ?? []) this.cluster.workflows.set(workflowId, record);
+    this.cluster.workflowEvents.push(...(batch.workflowEvents ?? []));
     return positions;
   }
 
@@ -45,6 +49,16 @@ export class MemoryStateLog implements StateLog {
   async readEvents(onEvent: (event: JobEvent, position: EventPosition) => void): Promise<number> {
     for (const { event, position } of this.cluster.events) onEvent(event, position);
     return this.cluster.events.length;
+  }
+
+  async readWorkflows(onRecord: (workflowId: string, record: Workflow | null) => void): Promise<number> {
+    for (const [workflowId, record] of this.cluster.workflows) onRecord(workflowId, record);
+    return this.cluster.workflows.size;
+  }
+
+  async readWorkflowEvents(onEvent: (event: WorkflowEvent) => void): Promise<number> {
+    for (const event of this.cluster.workflowEvents) onEvent(event);
+    return this.cluster.workflowEvents.length;
   }
 
   async close(): Promise<void> {

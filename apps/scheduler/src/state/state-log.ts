@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord, LaunchCommand } from '@wharf/contracts';
+import type { JobEvent, JobRecord, LaunchCommand, Workflow, WorkflowEvent } from '@wharf/contracts';
 
 /** Where an event landed on wharf.job-events; the basis of WatchJobs resume tokens. */
 export interface EventPosition {
@@ -13,11 +13,16 @@ export interface CommitBatch {
   /** In order; per job by sequence. */
   readonly events: readonly JobEvent[];
   readonly commands: readonly { readonly jobId: string; readonly command: LaunchCommand }[];
+  /** The newest record of each changed workflow; null removes it. */
+  readonly workflows?: readonly { readonly workflowId: string; readonly record: Workflow | null }[];
+  /** In order; per workflow by sequence. */
+  readonly workflowEvents?: readonly WorkflowEvent[];
 }
 
 /**
- * The durable side of the scheduler: the wharf.jobs.state changelog, wharf.job-events and
- * wharf.launch, written together or not at all by the single writer.
+ * The durable side of the scheduler: the wharf.jobs.state and wharf.workflows.state changelogs,
+ * wharf.job-events, wharf.workflow-events and wharf.launch, written together or not at all by
+ * the single writer (so a task's job and its workflow's record never disagree).
  */
 export interface StateLog {
   /** Takes the writer role, fencing any older writer. Thrown: UnavailableError. */
@@ -34,5 +39,9 @@ export interface StateLog {
   readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number>;
   /** Reads wharf.job-events to its current end. */
   readEvents(onEvent: (event: JobEvent, position: EventPosition) => void): Promise<number>;
+  /** Reads the workflow changelog to its current end: the newest record (or null) per workflow. */
+  readWorkflows(onRecord: (workflowId: string, record: Workflow | null) => void): Promise<number>;
+  /** Reads wharf.workflow-events to its current end. */
+  readWorkflowEvents(onEvent: (event: WorkflowEvent) => void): Promise<number>;
   close(): Promise<void>;
 }

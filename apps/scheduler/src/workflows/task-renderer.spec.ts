@@ -1,4 +1,3 @@
-import { KubeLabels } from '@wharf/contracts';
 import { isValidJobId } from '../domain/job-identity';
 import { renderTaskJob, resolveItems } from './task-renderer';
 import { deriveWorkflowId, taskJobId, workflowSpecHash } from './workflow-identity';
@@ -63,7 +62,7 @@ describe('renderTaskJob', () => {
       retry: { backoffLimitPerIndex: 3, maxAttempts: 2 },
       volumes: [{ claimName: 'ci-src', mountPath: '/workspace', readOnly: false }],
       secrets: [{ env: 'TOKEN', secretRef: { name: 'gh', key: 'token' } }],
-      labels: { team: 'a', [KubeLabels.workflowId]: 'ci-1', [KubeLabels.task]: 'build-push' },
+      labels: { team: 'a' },
     });
   });
 

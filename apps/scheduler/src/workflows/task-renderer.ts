@@ -1,4 +1,4 @@
-import { KubeLabels, type JobSpec, type TaskSpec, type WorkflowSpec } from '@wharf/contracts';
+import { type JobSpec, type TaskSpec, type WorkflowSpec } from '@wharf/contracts';
 import { taskJobId } from './workflow-identity';
 import { renderTemplate, resolveReference, parseTemplate, type TemplateScope } from './workflow-template';
 
@@ -54,7 +54,7 @@ const renderMap = (map: Record<string, string>, scope: TemplateScope) =>
 /**
  * Renders a task of `workflowId` into the job it runs. `items` (from {@link resolveItems}) makes
  * it ONE Indexed Job. Per-task `retries` become per-index retries (backoffLimitPerIndex);
- * workspaces become PVC volumes; the labels name the workflow and task. Pure.
+ * workspaces become PVC volumes. Pure.
  */
 export function renderTaskJob(
   workflowId: string,
@@ -72,7 +72,8 @@ export function renderTaskJob(
     namespace: renderTemplate(t.namespace || spec.namespace, scope),
     queue: renderTemplate(t.queue || spec.queue, scope),
     priority: t.priority,
-    labels: { ...renderMap(t.labels, scope), [KubeLabels.workflowId]: workflowId, [KubeLabels.task]: task.name },
+    // The workflow and task labels come from the job record (LaunchRun.workflow_id/task_name).
+    labels: renderMap(t.labels, scope),
     image: renderTemplate(t.image, scope),
     command: t.command.map((c) => renderTemplate(c, scope)),
     args: t.args.map((a) => renderTemplate(a, scope)),

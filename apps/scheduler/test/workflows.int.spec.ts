@@ -1,0 +1,290 @@
+/**
+ * Workflows end to end: the scheduler and job-launcher as real processes (from source) against
+ * the real Kafka and kube-apiserver, pods simulated by KWOK's container simulator.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
+import {
+  JobServiceClient,
+  TaskState,
+  WorkflowServiceClient,
+  WorkflowState,
+  type Job,
+  type SubmitWorkflowResponse,
+  type Workflow,
+} from '@wharf/contracts';
+import { eventually, freePort, ManagedProcess, testInfra, uniqueName } from '@wharf/testing';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { tokens, unary, writeTokensFile } from './scheduler-harness';
+
+const root = resolve(__dirname, '../../..');
+const ns = uniqueName('it-wf');
+const tokensFile = writeTokensFile();
+
+function tsxProcess(name: string, main: string, env: Record<string, string>, ready: () => Promise<boolean>): ManagedProcess {
+  return new ManagedProcess({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(root, main)],
+    cwd: root,
+    env: { WHARF_LOG_LEVEL: process.env['WHARF_TEST_LOG_LEVEL'] ?? 'info', WHARF_KAFKA_BROKERS: testInfra().kafka.brokers.join(','), ...env },
+    logFile: join(tmpdir(), `${ns}-${name}.log`),
+    ready,
+    readyTimeoutMs: 120_000,
+  });
+}
+
+const readyz = (port: number) => async (): Promise<boolean> => {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+};
+
+class KubeProbe {
+  private readonly core: CoreV1Api;
+  private readonly batch: BatchV1Api;
+  constructor() {
+    const kc = new KubeConfig();
+    kc.loadFromFile(testInfra().kube.kubeconfigPath);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.batch = kc.makeApiClient(BatchV1Api);
+  }
+  async createNamespace(name: string): Promise<void> {
+    await this.core.createNamespace({ body: { metadata: { name } } });
+  }
+  async jobs(namespace: string): Promise<V1Job[]> {
+    return (await this.batch.listNamespacedJob({ namespace })).items;
+  }
+}
+
+const stateName = (s: TaskState): string => Object.entries(TaskState).find(([, v]) => v === s)?.[0].replace('TASK_STATE_', '') ?? String(s);
+const states = (w: Workflow): Record<string, string> => Object.fromEntries(w.tasks.map((t) => [t.name, stateName(t.state)]));
+const task = (w: Workflow, name: string) => {
+  const t = w.tasks.find((x) => x.name === name);
+  if (!t) throw new Error(`no task ${name}`);
+  return t;
+};
+
+/** A task template: a simulated container that runs `ms` and prints `log`. */
+const tmpl = (annotations: Record<string, string> = {}) => ({
+  image: 'busybox:1.36',
+  command: ['work'],
+  annotations: { 'wharf.dev/sim-duration-ms': '200', ...annotations },
+});
+
+describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernetes with KWOK)', () => {
+  const kube = new KubeProbe();
+  let scheduler: ManagedProcess;
+  let launcher: ManagedProcess;
+  let workflows: InstanceType<typeof WorkflowServiceClient>;
+  let jobs: InstanceType<typeof JobServiceClient>;
+
+  const submit = (spec: Record<string, unknown>, idempotencyKey = '') =>
+    unary<unknown, SubmitWorkflowResponse>(workflows, 'submitWorkflow', { text: stringify({ namespace: ns, queue: 'batch', ...spec }), idempotencyKey, dryRun: false }, tokens.acme);
+  const get = (workflowId: string) => unary<unknown, Workflow>(workflows, 'getWorkflow', { workflowId }, tokens.acme);
+  const getJob = (jobId: string) => unary<unknown, Job>(jobs, 'getJob', { jobId }, tokens.acme);
+  const ended = async (workflowId: string, timeoutMs = 120_000): Promise<Workflow> => {
+    let last: Workflow | undefined;
+    await eventually(
+      async () => {
+        last = await get(workflowId);
+        expect([WorkflowState.WORKFLOW_STATE_SUCCEEDED, WorkflowState.WORKFLOW_STATE_FAILED, WorkflowState.WORKFLOW_STATE_CANCELLED]).toContain(last.state);
+      },
+      { timeoutMs, intervalMs: 250, description: `workflow ${workflowId} to end (tasks: ${JSON.stringify(last ? states(last) : {})})` },
+    );
+    return last as Workflow;
+  };
+
+  beforeAll(async () => {
+    await kube.createNamespace(ns);
+    const grpcPort = await freePort();
+    const opsPort = await freePort();
+    const launcherOps = await freePort();
+    scheduler = tsxProcess(
+      'scheduler',
+      'apps/scheduler/src/main.ts',
+      {
+        WHARF_KUBE_KUBECONFIG: testInfra().kube.kubeconfigPath,
+        WHARF_AUTH_TOKENS_FILE: tokensFile,
+        WHARF_GRPC_HOST: '127.0.0.1',
+        WHARF_GRPC_PORT: String(grpcPort),
+        WHARF_OPS_PORT: String(opsPort),
+        WHARF_STATE_NAMESPACE: ns,
+        WHARF_ADMISSION_INTERVAL_MS: '100',
+        WHARF_QUEUES: JSON.stringify([{ name: 'batch', tenants: ['acme'], namespaces: [ns], quota: { cpu: 64 } }]),
+      },
+      readyz(opsPort),
+    );
+    launcher = tsxProcess(
+      'job-launcher',
+      'apps/job-launcher/src/main.ts',
+      {
+        WHARF_KUBE_KUBECONFIG: testInfra().kube.kubeconfigPath,
+        WHARF_OPS_PORT: String(launcherOps),
+        WHARF_POLICY_NAMESPACES: ns,
+        WHARF_LAUNCHER_LAUNCH_TOPIC: `${ns}.wharf.launch`,
+        WHARF_LAUNCHER_OBSERVATIONS_TOPIC: `${ns}.wharf.observations`,
+        WHARF_LAUNCHER_GROUP_ID: `${ns}.launcher`,
+        WHARF_LAUNCHER_TOPIC_PARTITIONS: '3',
+        // No log-archiver here: Jobs go as soon as they end.
+        WHARF_RENDER_ARCHIVE_FINALIZER: 'false',
+      },
+      readyz(launcherOps),
+    );
+    await scheduler.start();
+    await launcher.start();
+    workflows = new WorkflowServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    jobs = new JobServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    workflows?.close();
+    jobs?.close();
+    await launcher?.stop();
+    await scheduler?.stop();
+  });
+
+  it('runs a diamond DAG in dependency order', async () => {
+    const { workflow } = await submit({
+      name: 'diamond',
+      tasks: [
+        { name: 'a', template: tmpl() },
+        { name: 'b', dependsOn: ['a'], template: tmpl() },
+        { name: 'c', dependsOn: ['a'], template: tmpl() },
+        { name: 'd', dependsOn: ['b', 'c'], template: tmpl() },
+      ],
+    });
+    const done = await ended(workflow?.workflowId ?? '');
+    expect(states(done)).toEqual({ a: 'SUCCEEDED', b: 'SUCCEEDED', c: 'SUCCEEDED', d: 'SUCCEEDED' });
+    expect(done.state).toBe(WorkflowState.WORKFLOW_STATE_SUCCEEDED);
+    const at = (name: string, field: 'startedAt' | 'finishedAt') => task(done, name)[field]?.getTime() ?? NaN;
+    expect(at('b', 'startedAt')).toBeGreaterThanOrEqual(at('a', 'finishedAt'));
+    expect(at('c', 'startedAt')).toBeGreaterThanOrEqual(at('a', 'finishedAt'));
+    expect(at('d', 'startedAt')).toBeGreaterThanOrEqual(Math.max(at('b', 'finishedAt'), at('c', 'finishedAt')));
+  });
+
+  it('recovers a failed task by its retries; skips a `when: false` task and its dependents; runs finally after a failure', async () => {
+    const { workflow } = await submit({
+      name: 'rules',
+      tasks: [
+        { name: 'flaky', retries: 1, template: tmpl({ 'wharf.dev/sim-exit-code': '1', 'wharf.dev/sim-fail-attempts': '1' }) },
+        { name: 'never', dependsOn: ['flaky'], when: '1 = 2', template: tmpl() },
+        { name: 'after-never', dependsOn: ['never'], template: tmpl() },
+        { name: 'broken', dependsOn: ['flaky'], template: tmpl({ 'wharf.dev/sim-exit-code': '3' }) },
+      ],
+      finally: [{ name: 'report', template: tmpl() }],
+    });
+    const done = await ended(workflow?.workflowId ?? '');
+    expect(states(done)).toEqual({ flaky: 'SUCCEEDED', never: 'SKIPPED', 'after-never': 'SKIPPED', broken: 'FAILED', report: 'SUCCEEDED' });
+    expect(done.state).toBe(WorkflowState.WORKFLOW_STATE_FAILED);
+    expect(done.message).toMatch(/task "broken" failed/);
+    // The retry happened inside the task's one job (a per-index retry), not as a second job.
+    const flaky = await getJob(task(done, 'flaky').jobId);
+    expect(flaky.runs).toHaveLength(1);
+    expect(task(done, 'report').startedAt?.getTime()).toBeGreaterThanOrEqual(task(done, 'broken').finishedAt?.getTime() ?? NaN);
+  });
+
+  it('fans out over an upstream output list as ONE Indexed Job; downstream sees per-index outputs', async () => {
+    const { workflow } = await submit({
+      name: 'fanout',
+      tasks: [
+        { name: 'list', template: tmpl({ 'wharf.dev/sim-log': '::wharf-output:: ["x","y","z"]\n' }) },
+        {
+          name: 'each',
+          dependsOn: ['list'],
+          withParam: '{{ tasks.list.output }}',
+          template: { ...tmpl({ 'wharf.dev/sim-log': 'working\n::wharf-output:: {"index": ${JOB_COMPLETION_INDEX} }\n' }), parallelism: 3 },
+        },
+        { name: 'sum', dependsOn: ['each'], template: { ...tmpl(), args: ['{{ tasks.each.output }}'] } },
+      ],
+    });
+    const done = await ended(workflow?.workflowId ?? '');
+    expect(states(done)).toEqual({ list: 'SUCCEEDED', each: 'SUCCEEDED', sum: 'SUCCEEDED' });
+    expect(JSON.parse(task(done, 'list').outputJson)).toEqual(['x', 'y', 'z']);
+    expect(JSON.parse(task(done, 'each').outputJson)).toEqual([{ index: 0 }, { index: 1 }, { index: 2 }]);
+    const each = await getJob(task(done, 'each').jobId);
+    expect(each.spec?.items).toEqual(['x', 'y', 'z']);
+    expect(each.runs).toHaveLength(1);
+    expect(each.runs[0]?.indexes?.total).toBe(3);
+    const sum = await getJob(task(done, 'sum').jobId);
+    expect(sum.spec?.args).toEqual(['[{"index":0},{"index":1},{"index":2}]']);
+  });
+
+  it('cancels mid-flight: running tasks stop, nothing new runs', async () => {
+    const { workflow } = await submit({
+      name: 'cancel',
+      tasks: [
+        { name: 'long', template: tmpl({ 'wharf.dev/sim-duration-ms': '600000' }) },
+        { name: 'next', dependsOn: ['long'], template: tmpl() },
+      ],
+    });
+    const id = workflow?.workflowId ?? '';
+    await eventually(async () => expect((await getJob(task(await get(id), 'long').jobId)).runs[0]?.startedAt).toBeDefined(), {
+      timeoutMs: 120_000,
+      description: 'the long task to start',
+    });
+    await unary(workflows, 'cancelWorkflow', { workflowId: id, reason: 'changed my mind' }, tokens.acme);
+    const done = await ended(id);
+    expect(done.state).toBe(WorkflowState.WORKFLOW_STATE_CANCELLED);
+    expect(states(done)).toEqual({ long: 'CANCELLED', next: 'CANCELLED' });
+    expect(task(done, 'next').jobId).toBe('');
+    const jobName = (await getJob(task(done, 'long').jobId)).runs[0]?.jobName ?? '';
+    await eventually(async () => expect((await kube.jobs(ns)).map((j) => j.metadata?.name)).not.toContain(jobName), {
+      timeoutMs: 60_000,
+      description: 'the long task’s Kubernetes Job to be deleted',
+    });
+  });
+
+  it('rejects a workflow naming a missing Secret and a missing PVC before anything runs, naming both', async () => {
+    const error = await submit({
+      name: 'missing',
+      workspaces: [{ name: 'src', claimName: 'no-such-claim' }],
+      tasks: [
+        {
+          name: 'a',
+          workspaces: [{ name: 'src', mountPath: '/workspace' }],
+          template: { ...tmpl(), secrets: [{ env: 'TOKEN', secretRef: { name: 'no-such-secret', key: 'token' } }] },
+        },
+      ],
+    }).then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
+    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error?.details).toMatch(/no-such-secret/);
+    expect(error?.details).toMatch(/no-such-claim/);
+    const list = await unary<unknown, { workflows: Workflow[] }>(workflows, 'listWorkflows', { states: [], pageSize: 0, pageToken: '' }, tokens.acme);
+    expect(list.workflows.map((w) => w.spec?.name)).not.toContain('missing');
+  });
+
+  it('survives kill -9 of the scheduler mid-workflow: it completes and no finished task runs twice', async () => {
+    const { workflow } = await submit({
+      name: 'chain',
+      tasks: [
+        { name: 'one', template: tmpl() },
+        { name: 'two', dependsOn: ['one'], template: tmpl({ 'wharf.dev/sim-duration-ms': '3000' }) },
+        { name: 'three', dependsOn: ['two'], template: tmpl() },
+      ],
+    });
+    const id = workflow?.workflowId ?? '';
+    await eventually(async () => expect(task(await get(id), 'two').state).toBe(TaskState.TASK_STATE_RUNNING), {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      description: 'task two to run',
+    });
+    await scheduler.kill();
+    await scheduler.start();
+    const done = await ended(id);
+    expect(states(done)).toEqual({ one: 'SUCCEEDED', two: 'SUCCEEDED', three: 'SUCCEEDED' });
+    for (const name of ['one', 'two', 'three']) {
+      const job = await getJob(task(done, name).jobId);
+      expect(job.runs).toHaveLength(1);
+      const k8sJobs = (await kube.jobs(ns)).filter((j) => j.metadata?.labels?.['wharf.dev/job-id'] === job.jobId);
+      expect(k8sJobs).toHaveLength(1);
+    }
+  });
+});

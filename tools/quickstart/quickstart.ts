@@ -156,15 +156,8 @@ async function main(): Promise<void> {
   }
   const manifest = job.jobs?.[0]?.runs?.at(-1)?.logsManifest ?? '(not archived yet)';
 
-  step('5/6 a two-task workflow (prepare → report)');
-  try {
-    wharfLive(cliEnv, 'workflow', 'submit', '-f', join(root, 'examples/quickstart/workflow.yaml'), '--watch');
-  } catch {
-    process.stdout.write(
-      '  ✗ not run: the workflow engine (apps/scheduler/src/workflows) is not wired into the scheduler\'s\n' +
-        '    WorkflowService yet, so the scheduler answers UNIMPLEMENTED (see docs/workflows.md)\n',
-    );
-  }
+  step('5/6 a two-task workflow (prepare → report, the output of one is the input of the next)');
+  wharfLive(cliEnv, 'workflow', 'submit', '-f', join(root, 'examples/quickstart/workflow.yaml'), '--watch');
 
   step('6/6 a stream: local NDJSON endpoint → uppercase words → Kafka topic quickstart.words');
   const words = ['wharf', 'runs', 'batch', 'jobs', 'workflows', 'and', 'streams', 'on', 'kubernetes', 'kafka'];

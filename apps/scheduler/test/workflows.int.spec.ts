@@ -197,7 +197,7 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
           name: 'each',
           dependsOn: ['list'],
           withParam: '{{ tasks.list.output }}',
-          template: { ...tmpl({ 'wharf.dev/sim-log': 'working\n::wharf-output:: {"index": ${JOB_COMPLETION_INDEX} }\n' }), parallelism: 3 },
+          template: { ...tmpl({ 'wharf.dev/sim-log': 'working\n::wharf-output:: {"index": ${JOB_COMPLETION_INDEX}}\n' }), parallelism: 3 },
         },
         { name: 'sum', dependsOn: ['each'], template: { ...tmpl(), args: ['{{ tasks.each.output }}'] } },
       ],

@@ -28,7 +28,9 @@ describe('templates', () => {
     expect(parseTemplate('{{ params.a | upper }}').ok).toBe(false);
     expect(parseTemplate('{{ constructor.constructor("x")() }}').ok).toBe(false);
     expect(parseTemplate('{{ params.a }').ok).toBe(false);
-    expect(parseTemplate('a }} b').ok).toBe(false);
+    expect(parseTemplate('a {{ b').ok).toBe(false);
+    // A lone "}}" is text: JSON with nested objects needs no escaping.
+    expect(renderTemplate('{"a": {"b": {{ params.n }}}}', scope)).toBe('{"a": {"b": 3}}');
     expect(parseTemplate('{{ tasks.a.output[0] }}').ok).toBe(false);
   });
 });

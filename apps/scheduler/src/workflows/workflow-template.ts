@@ -72,8 +72,9 @@ export function parseTemplate(text: string): TemplateParse {
     last = match.index + match[0].length;
   }
   const rest = text.slice(last);
-  if (rest.includes('{{') || rest.includes('}}') || parts.some((p) => !p.reference && (p.text.includes('{{') || p.text.includes('}}')))) {
-    return { ok: false, message: 'unbalanced "{{" or "}}"' };
+  // A "{{" that opens no reference is a mistake; a lone "}}" is literal text (nested JSON).
+  if (rest.includes('{{') || parts.some((p) => !p.reference && p.text.includes('{{'))) {
+    return { ok: false, message: 'unbalanced "{{": every "{{" needs its "}}"' };
   }
   if (rest) parts.push({ text: rest });
   return { ok: true, parts };

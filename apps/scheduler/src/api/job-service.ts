@@ -8,7 +8,6 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-  ResourceExhaustedError,
   type ServiceHandlers,
 } from '@wharf/platform';
 import { explainJob } from '../domain/job-explainer';

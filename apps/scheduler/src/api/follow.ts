@@ -53,3 +53,36 @@ export function pageSizeOf(requested: number): number {
   return requested === 0 ? 100 : Math.min(requested, 1_000);
 }
 
+/**
+ * One page of `items` (any order) by creation time then id, after the position a previous
+ * page's token names. Tokens are opaque to clients: `<created ms>/<id>`, base64url.
+ */
+export function pageOf<T>(
+  items: readonly T[],
+  keyOf: (item: T) => { readonly createdMs: number; readonly id: string },
+  request: { readonly pageSize: number; readonly pageToken: string },
+): { page: T[]; nextPageToken: string } {
+  const size = pageSizeOf(request.pageSize);
+  const sorted = [...items].sort((a, b) => {
+    const x = keyOf(a);
+    const y = keyOf(b);
+    return x.createdMs - y.createdMs || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+  });
+  let start = 0;
+  if (request.pageToken !== '') {
+    const [ms, id] = Buffer.from(request.pageToken, 'base64url').toString('utf8').split('/');
+    if (ms === undefined || id === undefined || Number.isNaN(Number(ms))) {
+      throw new InvalidArgumentError('invalid page token', [{ field: 'page_token', description: 'not a token from a previous page' }]);
+    }
+    start = sorted.findIndex((item) => {
+      const k = keyOf(item);
+      return k.createdMs > Number(ms) || (k.createdMs === Number(ms) && k.id > id);
+    });
+    if (start < 0) start = sorted.length;
+  }
+  const page = sorted.slice(start, start + size);
+  const last = page[page.length - 1];
+  const more = start + size < sorted.length && last !== undefined;
+  const lastKey = last === undefined ? undefined : keyOf(last);
+  return { page, nextPageToken: more && lastKey ? Buffer.from(`${lastKey.createdMs}/${lastKey.id}`).toString('base64url') : '' };
+}

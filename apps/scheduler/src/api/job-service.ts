@@ -17,7 +17,7 @@ import { decodeResumeToken, encodeResumeToken, type EventHub, type PositionedEve
 import type { JobStore } from '../state/job-store';
 import { authorizeJob, authorizeSubmit } from './access-policy';
 import { toJobView } from './job-view';
-import { follow, pageSizeOf } from './follow';
+import { follow, pageOf } from './follow';
 import type { ArchivedLogs, LiveLogs } from './log-ports';
 
 export interface JobServiceOptions {
@@ -51,30 +51,9 @@ export function jobServiceHandlers(options: JobServiceOptions): ServiceHandlers<
     },
 
     async listJobs(request, ctx): Promise<ListJobsResponse> {
-      const size = pageSizeOf(request.pageSize);
-      const jobs = store
-        .list({ tenant: ctx.principal.tenant, queue: request.queue, namespace: request.namespace, states: request.states, labels: request.labels })
-        .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || (a.jobId < b.jobId ? -1 : 1));
-      let start = 0;
-      if (request.pageToken !== '') {
-        const [ms, id] = Buffer.from(request.pageToken, 'base64url').toString('utf8').split('/');
-        if (ms === undefined || id === undefined || Number.isNaN(Number(ms))) {
-          throw new InvalidArgumentError('invalid page token', [{ field: 'page_token', description: 'not a token from a previous page' }]);
-        }
-        const after = (j: (typeof jobs)[number]) => {
-          const t = j.createdAt?.getTime() ?? 0;
-          return t > Number(ms) || (t === Number(ms) && j.jobId > id);
-        };
-        start = jobs.findIndex(after);
-        if (start < 0) start = jobs.length;
-      }
-      const page = jobs.slice(start, start + size);
-      const last = page[page.length - 1];
-      const more = start + size < jobs.length && last;
-      return {
-        jobs: page.map(toJobView),
-        nextPageToken: more ? Buffer.from(`${last.createdAt?.getTime() ?? 0}/${last.jobId}`).toString('base64url') : '',
-      };
+      const jobs = store.list({ tenant: ctx.principal.tenant, queue: request.queue, namespace: request.namespace, states: request.states, labels: request.labels });
+      const { page, nextPageToken } = pageOf(jobs, (j) => ({ createdMs: j.createdAt?.getTime() ?? 0, id: j.jobId }), request);
+      return { jobs: page.map(toJobView), nextPageToken };
     },
 
     async cancelJob(request, ctx) {

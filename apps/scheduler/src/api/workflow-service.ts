@@ -18,7 +18,7 @@ import {
   type WorkflowLimits,
 } from '../workflows';
 import { authorizeSubmit } from './access-policy';
-import { follow, pageSizeOf } from './follow';
+import { follow, pageOf } from './follow';
 
 /** Checks the cluster objects a workflow names and dry-runs its jobs; throws FAILED_PRECONDITION. */
 export type WorkflowPreflight = (workflowId: string, spec: WorkflowSpec) => Promise<void>;
@@ -97,29 +97,9 @@ export function workflowServiceHandlers(options: WorkflowServiceOptions): Servic
     },
 
     async listWorkflows(request, ctx): Promise<ListWorkflowsResponse> {
-      const size = pageSizeOf(request.pageSize);
-      const all = workflows
-        .list({ tenant: ctx.principal.tenant, states: request.states })
-        .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || (a.workflowId < b.workflowId ? -1 : 1));
-      let start = 0;
-      if (request.pageToken !== '') {
-        const [ms, id] = Buffer.from(request.pageToken, 'base64url').toString('utf8').split('/');
-        if (ms === undefined || id === undefined || Number.isNaN(Number(ms))) {
-          throw new InvalidArgumentError('invalid page token', [{ field: 'page_token', description: 'not a token from a previous page' }]);
-        }
-        start = all.findIndex((w) => {
-          const t = w.createdAt?.getTime() ?? 0;
-          return t > Number(ms) || (t === Number(ms) && w.workflowId > id);
-        });
-        if (start < 0) start = all.length;
-      }
-      const page = all.slice(start, start + size);
-      const last = page[page.length - 1];
-      const more = start + size < all.length && last;
-      return {
-        workflows: page.map(toWorkflowView),
-        nextPageToken: more ? Buffer.from(`${last.createdAt?.getTime() ?? 0}/${last.workflowId}`).toString('base64url') : '',
-      };
+      const all = workflows.list({ tenant: ctx.principal.tenant, states: request.states });
+      const { page, nextPageToken } = pageOf(all, (w) => ({ createdMs: w.createdAt?.getTime() ?? 0, id: w.workflowId }), request);
+      return { workflows: page.map(toWorkflowView), nextPageToken };
     },
 
     async cancelWorkflow(request, ctx) {

@@ -37,6 +37,7 @@ const base = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: {
     '^@wharf/contracts$': resolve(__dirname, 'libs/contracts/src/index.ts'),
+    '^@wharf/launch$': resolve(__dirname, 'libs/launch/src/index.ts'),
     '^@wharf/platform$': resolve(__dirname, 'libs/platform/src/index.ts'),
     '^@wharf/testing$': resolve(__dirname, 'libs/testing/src/index.ts'),
   },

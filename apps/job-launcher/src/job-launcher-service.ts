@@ -13,6 +13,7 @@ import {
 import type { Registry } from 'prom-client';
 import type { JobLauncherConfig } from './config';
 import type { KubeJob, KubePod } from './kube/kube-objects';
+import { KubePodLogs } from './kube/pod-logs';
 import { KubeWorkloads } from './kube/workloads';
 import { LaunchHandler } from './launch/launch-handler';
 import { LaunchTopics } from './launch/launch-topics';
@@ -67,6 +68,7 @@ export function composeJobLauncher(
     jobs: jobInformers as unknown as WatchedCache<KubeJob>[],
     pods: podInformers as unknown as WatchedCache<KubePod>[],
     publisher,
+    podLogs: new KubePodLogs(kube),
     logger,
     now,
     concurrency: launcher.publishConcurrency,

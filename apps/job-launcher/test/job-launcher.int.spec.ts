@@ -84,6 +84,35 @@ describe('job-launcher (real Kafka, real Kubernetes with KWOK)', () => {
     }
   });
 
+  it("reports each index's task output of a workflow Job (the marker line of its log), and none for a plain Job", async () => {
+    // Every pod prints its own index as the output (ADR 0007); the plain Job prints the same.
+    const annotations = { 'wharf.dev/sim-log': 'working\n::wharf-output:: {"i": ${JOB_COMPLETION_INDEX}}\ndone\n', 'wharf.dev/sim-duration-ms': '300' };
+    const spec = { items: ['a', 'b', 'c'], parallelism: 3, command: ['work'], annotations };
+    // wharf.dev/* labels are reserved in spec.labels: the renderer sets wharf.dev/workflow-id from the run.
+    const workflow = inNs(launchRun({ jobId: 'wf-outputs-1a2b3c4d5e6f7a8b', workflowId: 'wf-outputs', taskName: 'fan-out' }, spec));
+    const plain = inNs(launchRun({ jobId: 'plain-outputs-1a2b3c4d5e6f7a8b' }, spec));
+    await sender.send([launch(workflow), launch(plain)]);
+    const [wfEnd, plainEnd] = await Promise.all([finished(workflow.jobId), finished(plain.jobId)]);
+    expect(wfEnd).toMatchObject({ succeeded: true, counts: { total: 3, succeeded: 3 } });
+    expect(plainEnd).toMatchObject({ succeeded: true, counts: { total: 3, succeeded: 3 } });
+
+    const job = await kube.batch.readNamespacedJob({ namespace: names.namespace, name: kubeJobName(workflow.jobId, 1) });
+    expect(job.metadata?.labels?.['wharf.dev/workflow-id']).toBe('wf-outputs');
+    expect(job.metadata?.annotations?.['wharf.dev/task']).toBe('fan-out');
+    const wf = factsOf(observations.values(), workflow.jobId);
+    // One report per index, the first already carrying the output (the scheduler keeps the first).
+    expect([...wf.indexes].sort((a, b) => (a?.index ?? 0) - (b?.index ?? 0))).toEqual(
+      [0, 1, 2].map((index) => ({ index, succeeded: true, exitCode: 0, reason: 'Completed', outputJson: `{"i":${index}}` })),
+    );
+    // The run's end comes after every index.
+    const order = wf.all.map((o) => (o.index ? 'index' : o.finished ? 'finished' : 'other'));
+    expect(order.lastIndexOf('index')).toBeLessThan(order.indexOf('finished'));
+
+    const other = factsOf(observations.values(), plain.jobId);
+    expect(other.indexes).toHaveLength(3);
+    expect(other.indexes.map((r) => r?.outputJson)).toEqual(['', '', '']);
+  });
+
   it('retries an index that exits 1 once (backoffLimitPerIndex 1), then reports it failed', async () => {
     const run = inNs(
       launchRun(

@@ -50,6 +50,7 @@ import { EventHub } from './state/event-hub';
 import { JobStore } from './state/job-store';
 import { KafkaStateLog } from './state/kafka-state-log';
 import { WorkflowStore } from './state/workflow-store';
+import { preflightWorkflow } from './workflows/kube-preflight';
 
 export interface Scheduler {
   /** In start order; the lifecycle stops them in reverse. */
@@ -78,9 +79,12 @@ function kubeFrom(config: SchedulerConfig): KubeClient | undefined {
   return createKubeClient({ kubeConfig, qps: config.kube.qps, burst: config.kube.burst });
 }
 
-/** Workflow preflight against the cluster (TODO(lead): wired to kube-preflight once it lands). */
-function kubePreflight(_kube: KubeClient): WorkflowPreflight | undefined {
-  return undefined;
+/** Workflow preflight against the cluster: the objects a workflow names, and a dry-run of its Jobs. */
+function kubePreflight(kube: KubeClient): WorkflowPreflight {
+  return async (workflowId, spec) => {
+    const error = await preflightWorkflow(kube, workflowId, spec);
+    if (error) throw error;
+  };
 }
 
 function archiveFrom(config: SchedulerConfig): ArchiveReader {

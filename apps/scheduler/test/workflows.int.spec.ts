@@ -14,9 +14,10 @@ import {
   type Workflow,
 } from '@wharf/contracts';
 import { eventually, freePort, ManagedProcess, testInfra, uniqueName } from '@wharf/testing';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { tokens, unary, writeTokensFile } from './scheduler-harness';
 
 const root = resolve(__dirname, '../../..');
@@ -56,6 +57,42 @@ class KubeProbe {
   async createNamespace(name: string): Promise<void> {
     await this.core.createNamespace({ body: { metadata: { name } } });
   }
+  /** A Secret with these keys, merged into an existing one. */
+  async secret(namespace: string, name: string, key: string): Promise<void> {
+    const data = { [key]: Buffer.from('example').toString('base64') };
+    try {
+      const found = await this.core.readNamespacedSecret({ namespace, name });
+      await this.core.replaceNamespacedSecret({ namespace, name, body: { ...found, data: { ...found.data, ...data } } });
+    } catch {
+      await this.core.createNamespacedSecret({ namespace, body: { metadata: { name }, data } });
+    }
+  }
+
+  /** A PVC and a PV bound to it (pods with an unbound claim are never scheduled). */
+  async boundClaim(namespace: string, name: string): Promise<void> {
+    const pv = `${namespace}-${name}`;
+    await this.core.createPersistentVolume({
+      body: {
+        metadata: { name: pv },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          hostPath: { path: `/tmp/${pv}` },
+          storageClassName: '',
+          claimRef: { namespace, name },
+        },
+      },
+    });
+    await this.core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: pv, resources: { requests: { storage: '1Gi' } } } },
+    });
+  }
+
+  async serviceAccount(namespace: string, name: string): Promise<void> {
+    await this.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  }
+
   async jobs(namespace: string): Promise<V1Job[]> {
     return (await this.batch.listNamespacedJob({ namespace })).items;
   }
@@ -84,7 +121,7 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
   let jobs: InstanceType<typeof JobServiceClient>;
 
   const submit = (spec: Record<string, unknown>, idempotencyKey = '') =>
-    unary<unknown, SubmitWorkflowResponse>(workflows, 'submitWorkflow', { text: stringify({ namespace: ns, queue: 'batch', ...spec }), idempotencyKey, dryRun: false }, tokens.acme);
+    unary<unknown, SubmitWorkflowResponse>(workflows, 'submitWorkflow', { text: stringify({ ...spec, namespace: ns, queue: 'batch' }), idempotencyKey, dryRun: false }, tokens.acme);
   const get = (workflowId: string) => unary<unknown, Workflow>(workflows, 'getWorkflow', { workflowId }, tokens.acme);
   const getJob = (jobId: string) => unary<unknown, Job>(jobs, 'getJob', { jobId }, tokens.acme);
   const ended = async (workflowId: string, timeoutMs = 120_000): Promise<Workflow> => {
@@ -126,6 +163,9 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
         WHARF_KUBE_KUBECONFIG: testInfra().kube.kubeconfigPath,
         WHARF_OPS_PORT: String(launcherOps),
         WHARF_POLICY_NAMESPACES: ns,
+        // The examples name their real images and service account.
+        WHARF_POLICY_IMAGES: '*',
+        WHARF_POLICY_SERVICE_ACCOUNTS: '*',
         WHARF_LAUNCHER_LAUNCH_TOPIC: `${ns}.wharf.launch`,
         WHARF_LAUNCHER_OBSERVATIONS_TOPIC: `${ns}.wharf.observations`,
         WHARF_LAUNCHER_GROUP_ID: `${ns}.launcher`,
@@ -287,4 +327,24 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
       expect(k8sJobs).toHaveLength(1);
     }
   });
+
+  const examplesDir = join(root, 'examples/workflows');
+  it.each(readdirSync(examplesDir).filter((f) => f.endsWith('.yaml')))(
+    'runs examples/workflows/%s on the local stack once the objects it names exist',
+    async (file) => {
+      const spec = parse(readFileSync(join(examplesDir, file), 'utf8')) as Record<string, unknown>;
+      const tasks = [...((spec['tasks'] as unknown[]) ?? []), ...((spec['finally'] as unknown[]) ?? [])] as {
+        template?: { secrets?: { secretRef?: { name: string; key: string } }[]; serviceAccount?: string };
+      }[];
+      for (const t of tasks) {
+        for (const s of t.template?.secrets ?? []) if (s.secretRef) await kube.secret(ns, s.secretRef.name, s.secretRef.key);
+        if (t.template?.serviceAccount) await kube.serviceAccount(ns, t.template.serviceAccount).catch(() => undefined);
+      }
+      for (const w of (spec['workspaces'] as { claimName: string }[] | undefined) ?? []) await kube.boundClaim(ns, w.claimName).catch(() => undefined);
+      const { workflow } = await submit({ ...spec });
+      const done = await ended(workflow?.workflowId ?? '', 180_000);
+      expect(Object.values(states(done)).every((s) => s === 'SUCCEEDED')).toBe(true);
+      expect(done.state).toBe(WorkflowState.WORKFLOW_STATE_SUCCEEDED);
+    },
+  );
 });

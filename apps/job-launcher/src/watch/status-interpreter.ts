@@ -46,7 +46,8 @@ function condition(job: KubeJob, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
-function indexOfPod(pod: KubePod): number | undefined {
+/** A pod's completion index (annotation, else label); undefined for pods of non-indexed Jobs. */
+export function indexOfPod(pod: KubePod): number | undefined {
   const raw = pod.metadata.annotations?.[LaunchAnnotations.completionIndex] ?? pod.metadata.labels?.[LaunchAnnotations.completionIndex];
   const index = Number(raw);
   return raw !== undefined && Number.isInteger(index) ? index : undefined;

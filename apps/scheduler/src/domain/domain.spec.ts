@@ -37,6 +37,8 @@ describe('job identity', () => {
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^w-a{44}-r12-[0-9a-f]{8}$/);
     expect(kubeJobName('j', 1)).not.toBe(kubeJobName('j', 2));
+    // A job id whose 44th character is "-" keeps it: still a DNS label, and job-launcher's name.
+    expect(kubeJobName(`${'a'.repeat(43)}-b`, 1)).toMatch(/^w-a{43}--r1-[0-9a-f]{8}$/);
   });
   it('serialises canonically', () => {
     expect(canonicalJson({ b: [2, { d: 1, c: 0 }], a: 'x' })).toBe('{"a":"x","b":[2,{"c":0,"d":1}]}');

@@ -49,9 +49,8 @@ export function deriveJobId(name: string, hash: string): string {
   return `${sanitizeName(name)}-${hash.slice(0, 16)}`;
 }
 
-/** The Kubernetes Job of run `run`: `w-<job id ≤ 44>-r<run>-<8 hex of sha256(jobId/run)>`. */
-export function kubeJobName(jobId: string, run: number): string {
-  const suffix = createHash('sha256').update(`${jobId}/${run}`).digest('hex').slice(0, 8);
-  const head = jobId.slice(0, 44).replace(/-+$/, '');
-  return `w-${head}-r${run}-${suffix}`;
-}
+/**
+ * The Kubernetes Job of run `run`, exactly as job-launcher names it (one function for both, so
+ * the run's recorded job name is the real Job's): `w-<job id ≤ 44>-r<run>-<8 hex>`.
+ */
+export { kubeJobName } from '@wharf/launch';

@@ -32,6 +32,7 @@ export interface ResourceRequirement {
 }
 
 export interface PreflightPlan {
+  readonly workflowId: string;
   readonly resources: readonly ResourceRequirement[];
   /** Every task rendered, to be dry-run server-side (fan-outs with a placeholder item list). */
   readonly jobs: readonly RenderedTask[];
@@ -94,6 +95,7 @@ export function planPreflight(workflowId: string, spec: WorkflowSpec): Preflight
     });
   }
   return {
+    workflowId,
     resources: [...found.values()].map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, keys: [...r.keys].sort(), usedBy: r.usedBy })),
     jobs,
   };

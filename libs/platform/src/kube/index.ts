@@ -8,10 +8,12 @@ export type {
   V1Namespace,
   V1ObjectMeta,
   V1OwnerReference,
+  V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
   V1PodTemplateSpec,
   V1Secret,
+  V1ServiceAccount,
 } from '@kubernetes/client-node';
 export * from '../clock';
 export * from './informer';

@@ -13,8 +13,10 @@ import {
   type V1Lease,
   type V1ListMeta,
   type V1Namespace,
+  type V1PersistentVolumeClaim,
   type V1Pod,
   type V1Secret,
+  type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -32,6 +34,8 @@ export interface KubeKinds {
   configMap: V1ConfigMap;
   namespace: V1Namespace;
   lease: V1Lease;
+  persistentVolumeClaim: V1PersistentVolumeClaim;
+  serviceAccount: V1ServiceAccount;
 }
 export type KubeKind = keyof KubeKinds;
 
@@ -71,7 +75,11 @@ export interface PodLogOptions {
  * every failure is a platform error (see toKubeError). Apps fake this interface in unit tests.
  */
 export interface KubeClient {
-  /** Thrown: AlreadyExistsError (409), InvalidArgumentError (400/422), … */
+  /**
+   * Thrown: AlreadyExistsError (409), InvalidArgumentError (400/422), … With `dryRun`, a
+   * server-side dry-run (`dryRun=All`): validation and admission (quota, policy) run and the
+   * would-be object comes back, nothing is stored.
+   */
   create<K extends KubeKind>(
     kind: K,
     object: KubeKinds[K],
@@ -219,6 +227,42 @@ function kindApis(kubeConfig: KubeConfig): KindApis {
       list: (_namespace, labelSelector) => core.listNamespace({ labelSelector }),
       delete: (_namespace, name) => core.deleteNamespace({ name, propagationPolicy: background }),
       patch: (_namespace, name, body, options) => core.patchNamespace({ name, body }, options),
+    },
+    persistentVolumeClaim: {
+      apiPath: '/api/v1',
+      plural: 'persistentvolumeclaims',
+      namespaced: true,
+      create: (namespace, body, dryRun) =>
+        core.createNamespacedPersistentVolumeClaim({ namespace, body, dryRun }),
+      read: (namespace, name) => core.readNamespacedPersistentVolumeClaim({ namespace, name }),
+      list: (namespace, labelSelector) =>
+        namespace
+          ? core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })
+          : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector }),
+      delete: (namespace, name) =>
+        core.deleteNamespacedPersistentVolumeClaim({
+          namespace,
+          name,
+          propagationPolicy: background,
+        }),
+      patch: (namespace, name, body, options) =>
+        core.patchNamespacedPersistentVolumeClaim({ namespace, name, body }, options),
+    },
+    serviceAccount: {
+      apiPath: '/api/v1',
+      plural: 'serviceaccounts',
+      namespaced: true,
+      create: (namespace, body, dryRun) =>
+        core.createNamespacedServiceAccount({ namespace, body, dryRun }),
+      read: (namespace, name) => core.readNamespacedServiceAccount({ namespace, name }),
+      list: (namespace, labelSelector) =>
+        namespace
+          ? core.listNamespacedServiceAccount({ namespace, labelSelector })
+          : core.listServiceAccountForAllNamespaces({ labelSelector }),
+      delete: (namespace, name) =>
+        core.deleteNamespacedServiceAccount({ namespace, name, propagationPolicy: background }),
+      patch: (namespace, name, body, options) =>
+        core.patchNamespacedServiceAccount({ namespace, name, body }, options),
     },
     lease: {
       apiPath: '/apis/coordination.k8s.io/v1',

@@ -1,4 +1,4 @@
-import { parseTaskOutput, TaskOutputScanner } from './task-output-parser';
+import { parseTaskOutput, TaskOutputScanner } from './task-output';
 
 describe('task outputs', () => {
   it('takes the last valid marker line, canonical JSON', () => {

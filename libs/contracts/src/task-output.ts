@@ -7,6 +7,9 @@
  * The last such line with valid JSON wins; the JSON is at most 64 KiB. job-launcher scans the
  * `main` container's log when an index succeeds and reports the result in
  * `IndexObservation.result.outputJson`. The scanner reads a log of any length in bounded memory.
+ *
+ * It is part of the contract (here, not in an app) because both sides use it: job-launcher
+ * produces outputs with it, and the scheduler and tests may parse a log the same way.
  */
 
 export const outputMarker = '::wharf-output::';

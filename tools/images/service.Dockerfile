@@ -43,8 +43,10 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json main.js main.js.map ./
 USER 10001:10001
+# No --enable-source-maps by default: it keeps every bundled source in memory (the idle
+# scheduler measured 313-336 MiB with it, 172 MiB without). main.js.map ships for decoding a
+# stack trace, or set NODE_OPTIONS=--enable-source-maps on a pod to debug.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
     WHARF_OPS_HOST=0.0.0.0 \
     WHARF_OPS_PORT=9464
 # Ops endpoint of every service; the scheduler also serves gRPC on 50051, stream-ingest webhooks on 8080.

@@ -17,6 +17,7 @@ import { JobStore } from '../state/job-store';
 import { MemoryStateLog } from '../state/memory-state-log';
 import { commandHandler } from './command-handler';
 import { jobServiceHandlers } from './job-service';
+import { prepareWorkflowSubmit } from './workflow-service';
 import { parseTokenTable } from './token-table';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -136,5 +137,25 @@ describe('tokens and resume tokens', () => {
     const offsets = new Map([[0, 5n], [2, 17n]]);
     expect(decodeResumeToken(encodeResumeToken(offsets))).toEqual(offsets);
     expect(() => decodeResumeToken('!!')).toThrow();
+  });
+});
+
+describe('prepareWorkflowSubmit', () => {
+  it('refuses a withItems list longer than a job of this scheduler may have, naming the task and the limit', async () => {
+    const { engine } = await setup();
+    const text = (items: number) =>
+      JSON.stringify({
+        name: 'fan',
+        namespace: 'team-a',
+        queue: 'batch',
+        tasks: [{ name: 'each', withItems: Array.from({ length: items }, (_, i) => String(i)), template: { image: 'busybox:1.36' } }],
+      });
+    const max = defaultSpecLimits.maxItems;
+    await expect(prepareWorkflowSubmit({ engine }, 'acme', { text: text(max), idempotencyKey: '' })).resolves.toMatchObject({ workflowId: expect.any(String) });
+    const error = await prepareWorkflowSubmit({ engine }, 'acme', { text: text(max + 1), idempotencyKey: '' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).violations).toEqual([
+      { field: 'tasks[0].withItems', description: `${max + 1} items; a job of this scheduler has at most ${max} (limits.maxItems)` },
+    ]);
   });
 });

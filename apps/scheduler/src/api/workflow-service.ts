@@ -67,6 +67,14 @@ export async function prepareWorkflowSubmit(
     ]);
   }
   const spec = workflowSpecOrThrow(request, options.limits);
+  // A withItems list becomes one job's items: refuse now what the task's job would fail on later.
+  const maxItems = options.engine.specLimits?.maxItems;
+  if (maxItems !== undefined) {
+    const tooMany = [...spec.tasks.map((task, i) => ({ task, field: `tasks[${i}].withItems` })), ...spec.finally.map((task, i) => ({ task, field: `finally[${i}].withItems` }))]
+      .filter(({ task }) => task.withItems.length > maxItems)
+      .map(({ task, field }) => ({ field, description: `${task.withItems.length} items; a job of this scheduler has at most ${maxItems} (limits.maxItems)` }));
+    if (tooMany.length > 0) throw new InvalidArgumentError('workflow spec is invalid', tooMany);
+  }
   for (const task of [...spec.tasks, ...spec.finally]) {
     authorizeSubmit(tenant, task.template?.queue || spec.queue, task.template?.namespace || spec.namespace, options.engine.queues);
   }

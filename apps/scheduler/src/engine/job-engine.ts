@@ -151,6 +151,11 @@ export class JobEngine {
     return this.options.queues;
   }
 
+  /** The limits every job is validated against, workflow task jobs included. */
+  get specLimits(): SpecLimits {
+    return this.options.specLimits;
+  }
+
   isActive(): boolean {
     return this.active;
   }

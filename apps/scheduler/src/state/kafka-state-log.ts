@@ -29,6 +29,54 @@ export interface KafkaStateLogOptions {
   readonly transactionTimeoutMs?: number;
   /** Other topics the scheduler reads or writes, created with the state topics when missing. */
   readonly otherTopics?: readonly string[];
+  /**
+   * max.message.bytes of the topics this creates that carry job specs (jobs.state, job-events,
+   * launch, workflows.state): a record holds a whole spec (up to limits.maxSpecBytes, 1 MiB)
+   * plus its runs, a workflow record its spec plus task outputs, so the broker's 1 MiB default
+   * is too tight for one record. Topics that exist are not changed. @default 8 MiB
+   */
+  readonly maxRecordBytes?: number;
+  /**
+   * Bytes of one partition's records in one produce request at most: a commit holding several
+   * large records (two 700 KB fan-out specs submitted or admitted together) is sent in several
+   * requests of the same transaction, so no record batch exceeds a topic's max.message.bytes
+   * (1 MiB by default, on topics the scheduler did not create too). @default 900_000
+   */
+  readonly maxBatchBytes?: number;
+}
+
+/** Estimated bytes of a record in a record batch (key, value, headers and framing). */
+function recordBytes(record: ProducerRecord): number {
+  let bytes = 64 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) bytes += name.length + v.length + 8;
+  }
+  return bytes;
+}
+
+/**
+ * Splits `records` (in order) into consecutive sends such that no partition receives more than
+ * `maxBytes` in one send, unless a single record is larger. Records of a partition keep their
+ * order: the sends go one after another.
+ */
+export function splitForSend<T extends ProducerRecord>(records: readonly T[], partitionOfRecord: (record: T) => number, maxBytes: number): T[][] {
+  const sends: T[][] = [];
+  let current: T[] = [];
+  const used = new Map<number, number>();
+  for (const record of records) {
+    const partition = partitionOfRecord(record);
+    const size = recordBytes(record);
+    const before = used.get(partition) ?? 0;
+    if (before > 0 && before + size > maxBytes) {
+      sends.push(current);
+      current = [];
+      used.clear();
+    }
+    current.push(record);
+    used.set(partition, (used.get(partition) ?? 0) + size);
+  }
+  if (current.length > 0) sends.push(current);
+  return sends;
 }
 
 type ProducerConfig = NonNullable<Parameters<KafkaClient['producer']>[0]>;
@@ -62,6 +110,8 @@ export function withFastRetry(kafka: KafkaClient): KafkaClient {
 export class KafkaStateLog implements StateLog {
   private producer: TransactionalProducer | undefined;
   private eventPartitions = 0;
+  /** Partition count per topic, to keep each partition's share of a produce request bounded. */
+  private partitionCounts = new Map<string, number>();
   private readonly topics: { state: string; events: string; launch: string; workflows: string; workflowEvents: string };
 
   constructor(private readonly options: KafkaStateLogOptions) {
@@ -78,16 +128,19 @@ export class KafkaStateLog implements StateLog {
     const partitions = this.options.partitions ?? 3;
     const admin = this.options.kafka.admin();
     try {
+      const maxMessageBytes = this.options.maxRecordBytes ?? 8 * 1024 * 1024;
       await ensureTopics(admin, [
-        { topic: this.topics.state, partitions, compacted: true },
-        { topic: this.topics.events, partitions },
-        { topic: this.topics.launch, partitions },
-        { topic: this.topics.workflows, partitions, compacted: true },
+        { topic: this.topics.state, partitions, compacted: true, maxMessageBytes },
+        { topic: this.topics.events, partitions, maxMessageBytes },
+        { topic: this.topics.launch, partitions, maxMessageBytes },
+        { topic: this.topics.workflows, partitions, compacted: true, maxMessageBytes },
         { topic: this.topics.workflowEvents, partitions },
         ...(this.options.otherTopics ?? []).map((topic) => ({ topic, partitions })),
       ]);
-      const metadata = await admin.fetchTopicMetadata({ topics: [this.topics.events] });
-      this.eventPartitions = metadata.topics[0]?.partitions.length ?? 0;
+      const written = [this.topics.state, this.topics.events, this.topics.launch, this.topics.workflows, this.topics.workflowEvents];
+      const metadata = await admin.fetchTopicMetadata({ topics: written });
+      this.partitionCounts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+      this.eventPartitions = this.partitionCounts.get(this.topics.events) ?? 0;
     } catch (error) {
       throw new UnavailableError('cannot prepare the state topics', { cause: error });
     } finally {
@@ -121,21 +174,38 @@ export class KafkaStateLog implements StateLog {
       record ? messageRecord(workflowId, Workflow, record) : { key: workflowId, value: null },
     );
     const workflowEventRecords = (batch.workflowEvents ?? []).map((event) => messageRecord(event.workflowId, WorkflowEvent, event));
+    const maxBytes = this.options.maxBatchBytes ?? 900_000;
     return producer.runTransaction(async (tx) => {
-      if (stateRecords.length > 0) await tx.send(this.topics.state, stateRecords);
-      const produced = eventRecords.length > 0 ? await tx.send(this.topics.events, eventRecords) : [];
-      if (launchRecords.length > 0) await tx.send(this.topics.launch, launchRecords);
-      if (workflowRecords.length > 0) await tx.send(this.topics.workflows, workflowRecords);
-      if (workflowEventRecords.length > 0) await tx.send(this.topics.workflowEvents, workflowEventRecords);
-      // Records of one partition are written in batch order from its base offset.
-      const next = new Map<number, bigint>();
-      for (const p of produced) next.set(p.partition, BigInt(p.baseOffset));
-      return partitions.map((partition) => {
-        const offset = next.get(partition) ?? -1n;
-        next.set(partition, offset + 1n);
-        return { partition, offset: offset.toString() };
-      });
+      const send = async (topic: string, records: readonly ProducerRecord[]): Promise<void> => {
+        for (const part of splitForSend(records, (r) => this.partitionOfRecord(topic, r), maxBytes)) await tx.send(topic, part);
+      };
+      await send(this.topics.state, stateRecords);
+      // Events: each send's records of one partition are written in order from its base offset.
+      const positions: EventPosition[] = [];
+      for (const part of splitForSend(eventRecords, (r) => r.partition as number, maxBytes)) {
+        const produced = await tx.send(this.topics.events, part);
+        const next = new Map<number, bigint>();
+        for (const p of produced) next.set(p.partition, BigInt(p.baseOffset));
+        for (const record of part) {
+          const partition = record.partition as number;
+          const offset = next.get(partition) ?? -1n;
+          next.set(partition, offset + 1n);
+          positions.push({ partition, offset: offset.toString() });
+        }
+      }
+      await send(this.topics.launch, launchRecords);
+      await send(this.topics.workflows, workflowRecords);
+      await send(this.topics.workflowEvents, workflowEventRecords);
+      return positions;
     });
+  }
+
+  /** The partition the default partitioner picks for a keyed record (0 when the count is unknown: bounded as one). */
+  private partitionOfRecord(topic: string, record: ProducerRecord): number {
+    if (record.partition !== undefined) return record.partition;
+    const count = this.partitionCounts.get(topic) ?? 0;
+    if (count < 1 || record.key === null) return 0;
+    return partitionOf(typeof record.key === 'string' ? record.key : record.key.toString('utf8'), count);
   }
 
   async readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number> {

@@ -13,6 +13,10 @@ describe('ensureTopics', () => {
     expect(topicConfigOf({ topic: 'x', partitions: 1, retentionMs: 60_000 }).configEntries).toEqual(
       [{ name: 'retention.ms', value: '60000' }],
     );
+    expect(topicConfigOf({ topic: 'x', partitions: 1, compacted: true, maxMessageBytes: 8_388_608 }).configEntries).toEqual([
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'max.message.bytes', value: '8388608' },
+    ]);
   });
 
   it('creates only the missing topics', async () => {

@@ -33,6 +33,18 @@ describe('toKubeError', () => {
     expect((mapped as Error).message).toBe('get job ns/j1: server says no');
   });
 
+  it('treats an object too large for etcd (HTTP 500) as a bad request, not an outage', () => {
+    const mapped = toKubeError(apiException(500, { message: 'etcdserver: request is too large', code: 500 }), {
+      verb: 'create',
+      kind: 'configMap',
+      namespace: 'ns',
+      name: 'cm',
+    });
+    expect(mapped).toBeInstanceOf(InvalidArgumentError);
+    expect(isRetriable(mapped)).toBe(false);
+    expect((mapped as Error).message).toBe('create configMap ns/cm: etcdserver: request is too large');
+  });
+
   it('keeps only the server message, never the raw exception', () => {
     const mapped = toKubeError(
       apiException(422, JSON.stringify({ message: 'spec.x: Invalid value' })),

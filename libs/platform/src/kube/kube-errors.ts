@@ -117,6 +117,9 @@ export function toKubeError(error: unknown, request: KubeRequest): unknown {
   const options: WharfErrorOptions = { context: { ...request, code, reason: body.reason } };
   const message = `${what}: ${detail}`;
   if (code === 409 && body.reason === 'Conflict') return new ConflictError(message, options);
+  // etcd refuses an object over its request limit (~1.5 MiB) and the apiserver answers 500: the
+  // same request can never pass, so it is about the request, not a passing outage.
+  if (code >= 500 && /etcdserver: request is too large/.test(detail)) return new InvalidArgumentError(message, [], options);
   switch (code) {
     case 404:
       return new NotFoundError(message, options);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import type { Readable } from 'node:stream';
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -8,6 +9,31 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { InfraEnv } from '../test-infra';
+
+/**
+ * Where testcontainers looks for published ports (its wait strategies, `getHost()`): this
+ * machine's loopback, where they are bound (see LoopbackContainer). Left alone, testcontainers
+ * running inside a container (it checks /.dockerenv) uses the bridge gateway (172.17.0.1), where
+ * nothing listens, so every port or HTTP wait times out. Set before the first runtime client is
+ * made, which caches the host.
+ */
+process.env['TESTCONTAINERS_HOST_OVERRIDE'] ??= '127.0.0.1';
+process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+
+/** Label on every container the harness starts, so a cleanup can find leftovers. */
+export const ContainerRoleLabel = 'dev.wharf.role';
+
+/**
+ * A GenericContainer whose published ports bind to 127.0.0.1 only, whatever the engine's
+ * default (`dockerd --ip`): tests never listen on other interfaces.
+ */
+export class LoopbackContainer extends GenericContainer {
+  protected override async beforeContainerCreated(): Promise<void> {
+    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
+      for (const binding of bindings as { HostIp?: string }[]) binding.HostIp = '127.0.0.1';
+    }
+  }
+}
 
 /**
  * The testcontainers provider of the test harness: Kafka and the S3 store as containers on the
@@ -50,6 +76,41 @@ export async function dockerUnavailableReason(): Promise<string | undefined> {
   }
 }
 
+/**
+ * Starts the container; if it fails to start or to become ready, the error carries the last
+ * lines the container printed (testcontainers shows them only with DEBUG=testcontainers*).
+ */
+async function startWithLogTail(
+  name: string,
+  container: GenericContainer,
+  keep = 40,
+): Promise<StartedTestContainer> {
+  const tail: string[] = [];
+  let partial = '';
+  let logs: Readable | undefined;
+  container.withLogConsumer((stream) => {
+    logs = stream;
+    stream.on('error', () => undefined);
+    stream.on('data', (chunk: Buffer | string) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      tail.push(...lines);
+      if (tail.length > keep) tail.splice(0, tail.length - keep);
+    });
+  });
+  try {
+    return await container.start();
+  } catch (error) {
+    const lines = [...tail, ...(partial ? [partial] : [])].join('\n  ');
+    (error as Error).message =
+      `${name}: ${(error as Error).message}` +
+      (lines ? `\n  last lines of the ${name} container:\n  ${lines}` : ' (it printed nothing)');
+    throw error;
+  } finally {
+    logs?.destroy();
+  }
+}
+
 /** Thrown when an image is not in the local engine: the provider never pulls. */
 async function requireLocalImage(image: string, target: string): Promise<void> {
   const client = await getContainerRuntimeClient();
@@ -73,6 +134,18 @@ async function freeHostPort(): Promise<number> {
   });
 }
 
+/**
+ * Like Kafka's `Uuid.randomUuid()`: 16 random bytes, base64url without padding, never starting
+ * with '-' — the image's `kafka-storage format --cluster-id <id>` would read that as an option,
+ * fail, and the container would exit before logging "Kafka Server started" (1 start in 64).
+ */
+function randomClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 async function startKafkaContainer(): Promise<{
   brokers: string[];
   container: StartedTestContainer;
@@ -80,21 +153,23 @@ async function startKafkaContainer(): Promise<{
   await requireLocalImage(ContainerImages.kafka, 'kafka');
   // Clients outside the container must be told the published port, so it is chosen first.
   const hostPort = await freeHostPort();
-  const container = await new GenericContainer(ContainerImages.kafka)
-    .withExposedPorts({ container: 9092, host: hostPort })
-    .withEnvironment({
-      KAFKA_ADVERTISED_HOST: '127.0.0.1',
-      KAFKA_ADVERTISED_PORT: String(hostPort),
-      KAFKA_CLUSTER_ID: randomBytes(16).toString('base64url'),
-      KAFKA_HEAP_OPTS: '-Xms128m -Xmx512m',
-    })
-    // The data dir in memory: fast, and gone with the container.
-    .withTmpFs({ '/var/lib/kafka': 'rw,size=1g,uid=10001,gid=10001' })
-    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-    // JVM start and storage format on a busy 2-core CI machine: up to ~2 minutes seen.
-    .withStartupTimeout(240_000)
-    .withLabels({ 'dev.wharf.role': 'test-kafka' })
-    .start();
+  const container = await startWithLogTail(
+    'kafka',
+    new LoopbackContainer(ContainerImages.kafka)
+      .withExposedPorts({ container: 9092, host: hostPort })
+      .withEnvironment({
+        KAFKA_ADVERTISED_HOST: '127.0.0.1',
+        KAFKA_ADVERTISED_PORT: String(hostPort),
+        KAFKA_CLUSTER_ID: randomClusterId(),
+        KAFKA_HEAP_OPTS: '-Xms128m -Xmx512m',
+      })
+      // The data dir in memory: fast, and gone with the container.
+      .withTmpFs({ '/var/lib/kafka': 'rw,size=1g,uid=10001,gid=10001' })
+      .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+      // JVM start and storage format on a busy 2-core CI machine: up to ~2 minutes seen.
+      .withStartupTimeout(240_000)
+      .withLabels({ [ContainerRoleLabel]: 'test-kafka' }),
+  );
   return { brokers: [`127.0.0.1:${hostPort}`], container };
 }
 
@@ -102,24 +177,28 @@ async function startS3Container(): Promise<NonNullable<ContainerInfra['s3']>> {
   await requireLocalImage(ContainerImages.s3, 'versitygw');
   const accessKeyId = `WHARF${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(30).toString('base64url');
-  const container = await new GenericContainer(ContainerImages.s3)
-    .withExposedPorts(7070)
-    .withEnvironment({ ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey })
-    .withCommand([
-      '--port',
-      ':7070',
-      '--region',
-      'us-east-1',
-      '--health',
-      '/health',
-      '--quiet',
-      'posix',
-      '/data',
-    ])
-    .withWaitStrategy(Wait.forHttp('/health', 7070))
-    .withStartupTimeout(30_000)
-    .withLabels({ 'dev.wharf.role': 'test-s3' })
-    .start();
+  const container = await startWithLogTail(
+    's3',
+    new LoopbackContainer(ContainerImages.s3)
+      .withExposedPorts(7070)
+      .withEnvironment({ ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey })
+      .withCommand([
+        '--port',
+        ':7070',
+        '--region',
+        'us-east-1',
+        '--health',
+        '/health',
+        '--quiet',
+        'posix',
+        '/data',
+      ])
+      // Polled at 127.0.0.1:<published port> (TESTCONTAINERS_HOST_OVERRIDE above). versitygw is
+      // up in about a second; the margin is for a busy 2-core CI machine.
+      .withWaitStrategy(Wait.forHttp('/health', 7070))
+      .withStartupTimeout(60_000)
+      .withLabels({ [ContainerRoleLabel]: 'test-s3' }),
+  );
   return {
     endpoint: `http://127.0.0.1:${container.getMappedPort(7070)}`,
     region: 'us-east-1',
@@ -135,7 +214,6 @@ async function startS3Container(): Promise<NonNullable<ContainerInfra['s3']>> {
  * the containers instead.
  */
 export async function startContainerInfra(options: ContainerInfraOptions): Promise<ContainerInfra> {
-  process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
   const log = options.log ?? (() => undefined);
   const timed = async <T>(name: string, start: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();

@@ -8,7 +8,7 @@ import {
   type StartedTestContainer,
 } from 'testcontainers';
 import { testInfra } from '../test-infra';
-import { dockerUnavailableReason } from './container-infra';
+import { ContainerRoleLabel, dockerUnavailableReason } from './container-infra';
 
 /**
  * Each service image, started on the local Docker engine against this run's servers, reaches
@@ -44,7 +44,6 @@ async function missing(): Promise<string | undefined> {
 
 describe('service images', () => {
   beforeAll(async () => {
-    process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
     const reason = await missing();
     if (reason) throw new Error(`cannot check the service images: ${reason}`);
   });
@@ -69,6 +68,7 @@ describe('service images', () => {
       // Host networking: the servers of this run listen on 127.0.0.1 only.
       .withNetworkMode('host')
       .withEnvironment(env)
+      .withLabels({ [ContainerRoleLabel]: `test-image-${service}` })
       .withCopyContentToContainer([
         {
           content: "tenants:\n  - name: images-test\n    tokens: ['images-test-token-0001']\n",

@@ -1,8 +1,9 @@
 // Lint for the whole workspace. Module boundaries are lint errors from day one:
 // apps import libs, never each other; only libs/platform touches kafkajs and client-node;
 // libs/contracts imports nothing internal; libs/launch (the pure Job renderer job-launcher and
-// the scheduler share) imports contracts and platform's types, never a client. Generated code is
-// never linted.
+// the scheduler share) and libs/streams (the pure stream spec validator and processor chain
+// stream-ingest and the scheduler share) import contracts and platform, never a client.
+// Generated code is never linted.
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
@@ -24,11 +25,16 @@ export default [
           depConstraints: [
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch'],
+              onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams'],
               bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
             },
             {
               sourceTag: 'type:launch',
+              onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'],
+              bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
+            },
+            {
+              sourceTag: 'type:streams',
               onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'],
               bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
             },
@@ -71,8 +77,9 @@ export default [
         {
           enforceBuildableLibDependency: false,
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams', 'type:testing'] },
             { sourceTag: 'type:launch', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:streams', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'] },

@@ -39,6 +39,7 @@ const base = {
     '^@wharf/contracts$': resolve(__dirname, 'libs/contracts/src/index.ts'),
     '^@wharf/launch$': resolve(__dirname, 'libs/launch/src/index.ts'),
     '^@wharf/platform$': resolve(__dirname, 'libs/platform/src/index.ts'),
+    '^@wharf/streams$': resolve(__dirname, 'libs/streams/src/index.ts'),
     '^@wharf/testing$': resolve(__dirname, 'libs/testing/src/index.ts'),
   },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],

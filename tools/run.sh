@@ -94,8 +94,10 @@ case "$task" in
   stack) ensure_deps; exec tsx tools/infra/cli.ts "$@" ;;
   # NODE_NO_WARNINGS: kafkajs 2.2.4 trips Node 24's TimeoutNegativeWarning (kafkajs#1751), noise here.
   quickstart) ensure_deps; NODE_NO_WARNINGS=1 exec tsx tools/quickstart/quickstart.ts "$@" ;;
+  # The declarative scenarios of apps/e2e against a running Wharf (default: the quickstart's).
+  e2e) ensure_deps; exec tsx apps/e2e/src/main.ts "$@" ;;
   *)
-    echo "usage: tools/run.sh test|test-unit|test-int|lint|typecheck|build|contracts-generate|contracts-check|stack|quickstart" >&2
+    echo "usage: tools/run.sh test|test-unit|test-int|lint|typecheck|build|contracts-generate|contracts-check|stack|quickstart|e2e" >&2
     exit 2
     ;;
 esac

@@ -12,10 +12,17 @@ const cases = [
   { file: 'libs/launch/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n", why: 'the launch lib importing client-node' },
   { file: 'libs/launch/src/probe.ts', code: "import { x } from '../../../apps/job-launcher/src/config';\nexport const y = x;\n", why: 'the launch lib importing an app' },
   { file: 'libs/platform/src/probe.ts', code: "import { renderRun } from '@wharf/launch';\nexport const r = renderRun;\n", why: 'platform importing the launch lib' },
+  { file: 'libs/streams/src/probe.ts', code: "import { Kafka } from 'kafkajs';\nexport const k = Kafka;\n", why: 'the streams lib importing kafkajs' },
+  { file: 'libs/streams/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n", why: 'the streams lib importing client-node' },
+  { file: 'libs/streams/src/probe.ts', code: "import { renderRun } from '@wharf/launch';\nexport const r = renderRun;\n", why: 'the streams lib importing the launch lib' },
+  { file: 'libs/streams/src/probe.ts', code: "import { x } from '../../../apps/stream-ingest/src/config';\nexport const y = x;\n", why: 'the streams lib importing an app' },
+  { file: 'libs/platform/src/probe.ts', code: "import { toStreamDefinition } from '@wharf/streams';\nexport const t = toStreamDefinition;\n", why: 'platform importing the streams lib' },
 ];
 const allowed = [
   { file: 'apps/scheduler/src/probe.ts', code: "import { retry } from '@wharf/platform';\nexport const r = retry;\n", what: 'an app importing @wharf/platform' },
   { file: 'apps/scheduler/src/probe.ts', code: "import { renderRun } from '@wharf/launch';\nexport const r = renderRun;\n", what: 'an app importing @wharf/launch' },
+  { file: 'apps/scheduler/src/probe.ts', code: "import { toStreamDefinition } from '@wharf/streams';\nexport const t = toStreamDefinition;\n", what: 'an app importing @wharf/streams' },
+  { file: 'libs/streams/src/probe.ts', code: "import { retry } from '@wharf/platform';\nexport const r = retry;\n", what: 'the streams lib importing @wharf/platform' },
 ];
 
 const eslint = new ESLint();

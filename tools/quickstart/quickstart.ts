@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
-import { ContentTypes, encodeMessage, RecordHeaders, StreamDesiredState, StreamSpec, Topics } from '../../libs/contracts/src/index';
+import { stringify } from 'yaml';
 import { eventually } from '../../libs/testing/src/eventually';
 import { freePort } from '../../libs/testing/src/infra/managed-process';
 import { Demo, services, type ServiceName } from './services';
@@ -164,29 +164,26 @@ async function main(): Promise<void> {
   const { url, server } = await ndjsonServer(words.map((word, i) => JSON.stringify({ i, word })));
   const topic = `quickstart.words.${randomBytes(3).toString('hex')}`;
   const kafka = new Kafka({ clientId: 'quickstart', brokers: (stackEnv['WHARF_KAFKA_BROKERS'] ?? '').split(','), logLevel: logLevel.NOTHING });
-  // The scheduler's StreamService is not wired yet, so the spec goes onto the compacted
-  // wharf.streams topic directly, exactly as the scheduler would write it; stream-ingest runs it.
-  const spec = StreamSpec.fromPartial({
-    streamId: topic.replace(/\./g, '-'),
-    tenant: Demo.tenant,
-    source: { http: { url, format: 'ndjson' } },
-    processors: [{ parseJson: true }, { map: '{"word": $uppercase(word)}' }, { key: 'word' }],
-    sink: { topic, serializer: 'json' },
-    desiredState: StreamDesiredState.STREAM_DESIRED_STATE_RUNNING,
-    generation: 1,
-  });
+  // The stream is created through the scheduler's StreamService (`wharf stream create`), which
+  // validates it and writes it to the compacted wharf.streams topic; stream-ingest runs it.
+  const streamId = topic.replace(/\./g, '-');
+  const specFile = join(quickDir, 'stream.yaml');
+  writeFileSync(
+    specFile,
+    stringify({
+      streamId,
+      source: { http: { url, format: 'ndjson' } },
+      processors: [{ parseJson: true }, { map: '{"word": $uppercase(word)}' }, { key: 'word' }],
+      sink: { topic, serializer: 'json' },
+    }),
+  );
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic: Topics.streams,
-    messages: [{ key: spec.streamId, value: encodeMessage(StreamSpec, spec, ContentTypes.json), headers: { [RecordHeaders.contentType]: ContentTypes.json } }],
-  });
-  await producer.disconnect();
-  process.stdout.write(`  stream ${spec.streamId}: ${url} → parse JSON → $uppercase(word) → key word → ${topic}\n`);
+  const created = JSON.parse(wharf(cliEnv, 'stream', 'create', '-f', specFile, '-o', 'json')) as { spec?: { streamId?: string; generation?: string } };
+  if (created.spec?.streamId !== streamId) throw new Error(`wharf stream create answered ${JSON.stringify(created)}`);
+  process.stdout.write(`  stream ${streamId} (${specFile}): ${url} → parse JSON → $uppercase(word) → key word → ${topic}\n`);
   const consumer = kafka.consumer({ groupId: `quickstart-${randomBytes(3).toString('hex')}` });
   const seen: string[] = [];
   await consumer.connect();
@@ -194,12 +191,10 @@ async function main(): Promise<void> {
   await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? '') });
   await eventually(() => expect(seen.length >= words.length), { timeoutMs: 60_000, description: `${words.length} records on ${topic}` });
   await consumer.disconnect();
+  wharfLive(cliEnv, 'stream', 'list');
   // The demo stream has done its job: delete it (a tombstone on wharf.streams), so it does not
   // keep re-reading the endpoint after this script ends.
-  const deleter = kafka.producer();
-  await deleter.connect();
-  await deleter.send({ topic: Topics.streams, messages: [{ key: spec.streamId, value: null }] });
-  await deleter.disconnect();
+  wharfLive(cliEnv, 'stream', 'delete', streamId);
   server.close();
   process.stdout.write(`  ✓ ${seen.length} records on ${topic}, e.g. ${seen[0]}\n`);
 

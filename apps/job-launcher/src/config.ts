@@ -19,7 +19,12 @@ export const jobLauncherConfigSchema = z.object({
       serviceAccounts: list('Service accounts pods may run as (* allows all); empty spec means "default".', ['default']),
       maxItems: z.number().int().positive().default(10_000).describe('Most items (indexes) of one run.'),
       maxParallelism: z.number().int().positive().default(1_000).describe('Most pods of one run at once.'),
-      maxConfigBytes: z.number().int().positive().default(900_000).describe('Largest inputs + items of one run (one ConfigMap, < 1 MiB).'),
+      maxConfigBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16_000_000)
+        .describe('Largest inputs + items of one run, all inputs ConfigMaps together (16 bytes counted per item on top).'),
       maxSecretBytes: z.number().int().positive().default(256_000).describe('Largest sum of inline secret values of one run.'),
       maxActiveDeadlineSeconds: z.number().int().positive().default(604_800).describe('Longest pod lifetime a command may ask for.'),
       maxBackoffLimitPerIndex: z.number().int().nonnegative().default(10).describe('Most retries per index a command may ask for.'),
@@ -42,6 +47,13 @@ export const jobLauncherConfigSchema = z.object({
         .describe('shell: export WHARF_ITEM through /bin/sh -c (image needs a shell); off: the item is only the file.'),
       gpuResource: z.string().default('nvidia.com/gpu').describe('Extended resource name of spec.resources.gpu.'),
       imagePullPolicy: z.enum(['IfNotPresent', 'Always', 'Never']).default('IfNotPresent').describe('imagePullPolicy of job containers.'),
+      inputsChunkBytes: z
+        .number()
+        .int()
+        .min(1_000)
+        .max(1_000_000)
+        .default(900_000)
+        .describe('Most bytes of one inputs ConfigMap (key + value + 16 per entry); larger fan-outs are split over several.'),
     })
     .prefault({}),
   launcher: z
@@ -53,6 +65,12 @@ export const jobLauncherConfigSchema = z.object({
       heartbeatIntervalMs: z.number().int().positive().default(3_000).describe('Kafka consumer heartbeat interval.'),
       rebalanceTimeoutMs: z.number().int().positive().default(60_000).describe('Kafka consumer rebalance timeout.'),
       concurrency: z.number().int().positive().default(16).describe('Kubernetes requests in flight at once (creates, deletes).'),
+      partitionConcurrency: z
+        .number()
+        .int()
+        .positive()
+        .default(6)
+        .describe('Launch-topic partitions handled at once; within a partition (so for one job id) records stay one at a time, in order.'),
       publishConcurrency: z.number().int().positive().default(8).describe('Jobs whose observations are published at once.'),
       resyncMs: z.number().int().nonnegative().default(300_000).describe('Informer resync period: every Job is re-examined this often.'),
       watchStallMs: z.number().int().positive().default(330_000).describe('Restart a watch silent for this long (watchdog).'),

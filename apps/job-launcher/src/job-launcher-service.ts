@@ -94,8 +94,10 @@ export function composeJobLauncher(
       heartbeatIntervalMs: launcher.heartbeatIntervalMs,
       rebalanceTimeoutMs: launcher.rebalanceTimeoutMs,
     },
+    // Records of one job id share a partition (key = job id), so they stay ordered.
+    partitionConcurrency: launcher.partitionConcurrency,
     handle: (record) => handler.handle(record),
   });
-  const topics = new LaunchTopics(kafka, [launcher.launchTopic, launcher.observationsTopic], launcher.topicPartitions);
+  const topics = new LaunchTopics(kafka, { launch: launcher.launchTopic, observations: launcher.observationsTopic }, launcher.topicPartitions);
   return { components: [topics, producer, watcher, ...jobInformers, ...podInformers, consumer], watcher, kube };
 }

@@ -9,13 +9,17 @@ export class FakeWorkloads implements Workloads {
   readonly configMaps = new Map<string, KubeConfigMap>();
   readonly calls: string[] = [];
   private uid = 0;
-  /** Make the next calls of `verb` fail with this error. */
-  failNext: { verb: string; error: unknown } | undefined;
+  /** Make the next call of `verb` fail with this error (after `skip` calls of it that pass, default 0). */
+  failNext: { verb: string; error: unknown; skip?: number } | undefined;
 
   private check(verb: string): void {
     this.calls.push(verb);
     if (this.failNext?.verb === verb) {
-      const { error } = this.failNext;
+      const { error, skip = 0 } = this.failNext;
+      if (skip > 0) {
+        this.failNext = { ...this.failNext, skip: skip - 1 };
+        return;
+      }
       this.failNext = undefined;
       throw error;
     }

@@ -1,6 +1,8 @@
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import { ContentTypes, ExitCodeRule_Action, type LaunchCommand, type LaunchRun } from '@wharf/contracts';
 import { eventually } from '@wharf/testing';
-import { kubeJobName } from '../src/launch/launch-names';
+import { defaultRenderOptions, inputsChunkBytes, ownedBy, renderRun } from '../src/launch/job-renderer';
+import { inputsChunkName, kubeJobName } from '../src/launch/launch-names';
 import { launchRun, seed000 } from './launch-fixtures';
 import {
   CommandSender,
@@ -28,6 +30,7 @@ describe('job-launcher (real Kafka, real Kubernetes with KWOK)', () => {
   const sender = new CommandSender(names.launchTopic);
   let launcher: Awaited<ReturnType<typeof startLauncher>>;
 
+  const chunkBytes = 2_000;
   const launch = (run: LaunchRun): LaunchCommand => ({ launch: run, cancel: undefined });
   const inNs = (run: LaunchRun): LaunchRun => ({ ...run, spec: run.spec && { ...run.spec, namespace: names.namespace } });
   // Generous: on a loaded 2-core machine KWOK's container simulator can hold a pod for 60 s.
@@ -44,7 +47,9 @@ describe('job-launcher (real Kafka, real Kubernetes with KWOK)', () => {
   beforeAll(async () => {
     await kube.createNamespace(names.namespace);
     await sender.start();
-    launcher = await startLauncher(launcherConfig(names), logs.logger);
+    // Small inputs ConfigMaps (render.inputsChunkBytes): the fan-out test below spreads its items
+    // over several; the other tests' few short items fit one, as with the default.
+    launcher = await startLauncher(launcherConfig(names, { WHARF_RENDER_INPUTS_CHUNK_BYTES: String(chunkBytes) }), logs.logger);
     await observations.start();
     await dlq.start();
   });
@@ -81,6 +86,68 @@ describe('job-launcher (real Kafka, real Kubernetes with KWOK)', () => {
       expect(cm.data?.[key ?? '']).toBe(items[index]);
       const log = await kube.core.readNamespacedPodLog({ namespace: names.namespace, name: pod.metadata?.name ?? '', container: 'main' });
       expect(log).toBe(`index ${index}\n`);
+    }
+  });
+
+  it('spreads a fan-out over several inputs ConfigMaps: every index, whatever its chunk, sees its own item', async () => {
+    // 12 items of 400 bytes count ~423 bytes each: 4 per chunk of 2,000 bytes → 3 chunks.
+    const items = Array.from({ length: 12 }, (_, i) => `item ${i} `.padEnd(400, String.fromCharCode(97 + i)));
+    const annotations = {
+      'wharf.dev/sim-log': 'index ${env:WHARF_INDEX} saw ${file:/var/run/wharf/item} with ${file:/var/run/wharf/inputs.json}\n',
+      'wharf.dev/sim-duration-ms': '300',
+    };
+    const run = inNs(launchRun({ jobId: 'chunked-1a2b3c4d5e6f7a8b' }, { items, parallelism: 6, command: ['work'], inputs: { fan: 'out' }, annotations }));
+    await sender.send([launch(run)]);
+    const result = await finished(run.jobId);
+    expect(result).toMatchObject({ succeeded: true, reason: 'Complete', counts: { total: 12, succeeded: 12, failed: 0 } });
+
+    const jobName = kubeJobName(run.jobId, 1);
+    const job = await kube.batch.readNamespacedJob({ namespace: names.namespace, name: jobName });
+    const chunkNames = [0, 1, 2].map((c) => inputsChunkName(jobName, c));
+    expect(job.spec?.template.spec?.volumes?.find((v) => v.name === 'wharf-inputs')?.projected?.sources?.map((s) => s.configMap?.name)).toEqual(chunkNames);
+    const keys: string[] = [];
+    for (const name of chunkNames) {
+      const cm = await kube.core.readNamespacedConfigMap({ namespace: names.namespace, name });
+      expect(cm.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Job', name: jobName, uid: job.metadata?.uid });
+      keys.push(...Object.keys(cm.data ?? {}));
+    }
+    expect(keys.sort()).toEqual(['inputs.json', ...items.map((_, i) => `item-${i}`)].sort());
+
+    const pods = await kube.pods(names.namespace, `batch.kubernetes.io/job-name=${jobName}`);
+    expect(pods).toHaveLength(12);
+    for (const pod of pods) {
+      const index = Number(pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']);
+      const log = await kube.core.readNamespacedPodLog({ namespace: names.namespace, name: pod.metadata?.name ?? '', container: 'main' });
+      expect(log).toBe(`index ${index} saw ${items[index]} with {"fan":"out"}\n`);
+    }
+  });
+
+  it('stores every inputs ConfigMap of a 100,000-item fan-out at the default chunk size (apiserver and etcd limits)', async () => {
+    // Issue #8's fan-out, created the way the launcher creates it (suspended Job, then its
+    // chunks): the real apiserver validates the Job and the projected volume, etcd stores each
+    // chunk (managedFields included) under its request limit. No pod runs: the Job stays suspended.
+    const run = inNs(launchRun({ jobId: 'fan-out-100k-1a2b3c4d5e6f7a8b' }, { items: Array.from({ length: 100_000 }, (_, i) => String(i)), parallelism: 10, command: ['work'] }));
+    const rendered = renderRun(run, { ...defaultRenderOptions, archiveFinalizer: false });
+    expect(rendered.configMaps.length).toBeGreaterThanOrEqual(2);
+    const job = await kube.batch.createNamespacedJob({ namespace: names.namespace, body: rendered.job as unknown as V1Job });
+    expect(job.spec).toMatchObject({ completions: 100_000, suspend: true });
+    try {
+      let keys = 0;
+      for (const chunk of rendered.configMaps) {
+        expect(inputsChunkBytes(chunk)).toBeLessThanOrEqual(defaultRenderOptions.inputsChunkBytes);
+        const owned = ownedBy(chunk, { name: job.metadata?.name ?? '', uid: job.metadata?.uid ?? '' });
+        await kube.core.createNamespacedConfigMap({ namespace: names.namespace, body: owned as unknown as V1ConfigMap });
+        const stored = await kube.core.readNamespacedConfigMap({ namespace: names.namespace, name: chunk.metadata.name ?? '' });
+        keys += Object.keys(stored.data ?? {}).length;
+      }
+      expect(keys).toBe(100_001);
+    } finally {
+      // Gone before the next tests count the managed Jobs; the garbage collector takes the chunks.
+      await kube.batch.deleteNamespacedJob({ namespace: names.namespace, name: job.metadata?.name ?? '', propagationPolicy: 'Background' });
+      await eventually(async () => expect((await kube.jobs(names.namespace)).map((j) => j.metadata?.name)).not.toContain(job.metadata?.name), {
+        timeoutMs: 30_000,
+        description: 'the 100,000-item Job to be gone',
+      });
     }
   });
 

@@ -1,5 +1,6 @@
 import { commonConfigShape, kafkaConfigShape, kubeConfigShape } from '@wharf/platform';
 import { hostname } from 'node:os';
+import { defaultDefinitionDefaults } from '@wharf/streams';
 import { z } from 'zod';
 import { capacitySchema, queueSchema } from './domain/queue-config';
 import { defaultSpecLimits } from './domain/spec-validator';
@@ -85,6 +86,36 @@ export const schedulerConfigSchema = z.object({
     .object({
       heartbeatMs: z.number().int().positive().default(5_000).describe('Heartbeat interval of idle watch streams.'),
       maxBufferedEvents: z.number().int().positive().default(10_000).describe('Events a slow watcher may fall behind before it is cut off.'),
+    })
+    .prefault({}),
+  streams: z
+    .object({
+      topic: z
+        .string()
+        .default('')
+        .describe('Topic of the stream specs StreamService writes (stream-ingest follows it). Empty: wharf.streams, with state.namespace.'),
+      statusTopic: z
+        .string()
+        .default('')
+        .describe('Topic of the stream statuses stream-ingest reports. Empty: wharf.streams.status, with state.namespace.'),
+      partitions: z
+        .number()
+        .int()
+        .positive()
+        .default(6)
+        .describe('Partitions of the two stream topics when the scheduler creates them (at most this many stream-ingest replicas share the streams).'),
+      maxInFlightRecordsCap: z
+        .number()
+        .int()
+        .positive()
+        .default(defaultDefinitionDefaults.maxInFlightRecordsCap)
+        .describe("The most in-flight records a stream spec may ask for (keep equal to stream-ingest's limits.maxInFlightRecordsCap)."),
+      maxInFlightBytesCap: z
+        .number()
+        .int()
+        .positive()
+        .default(defaultDefinitionDefaults.maxInFlightBytesCap)
+        .describe("The most in-flight bytes a stream spec may ask for (keep equal to stream-ingest's limits.maxInFlightBytesCap)."),
     })
     .prefault({}),
   archive: z

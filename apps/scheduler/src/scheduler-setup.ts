@@ -31,13 +31,15 @@ import {
   type Logger,
   type ServiceHandlers,
 } from '@wharf/platform';
+import { defaultDefinitionDefaults, type DefinitionDefaults } from '@wharf/streams';
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { commandHandler } from './api/command-handler';
 import { jobServiceHandlers } from './api/job-service';
 import { queueServiceHandlers } from './api/queue-service';
 import { parseTokenTable } from './api/token-table';
-import { streamServiceHandlers } from './api/unimplemented-services';
+import { decodeStreamStatus, KafkaStreamLog, StreamRegistry } from './api/stream-registry';
+import { streamServiceHandlers } from './api/stream-service';
 import { workflowServiceHandlers, type WorkflowPreflight } from './api/workflow-service';
 import type { SchedulerConfig } from './config';
 import { clusterLimits, type Limits } from './domain/queue-config';
@@ -52,6 +54,9 @@ import { KafkaStateLog } from './state/kafka-state-log';
 import { WorkflowStore } from './state/workflow-store';
 import { preflightWorkflow } from './workflows/kube-preflight';
 
+/** The scheduler's consumer group on wharf.streams.status (with the namespace prefix). */
+const STREAMS_STATUS_GROUP = 'wharf.scheduler.streams-status';
+
 export interface Scheduler {
   /** In start order; the lifecycle stops them in reverse. */
   readonly components: readonly Component[];
@@ -60,6 +65,7 @@ export interface Scheduler {
   readonly leadership: Leadership;
   readonly store: JobStore;
   readonly workflows: WorkflowStore;
+  readonly streams: StreamRegistry;
 }
 
 export function authenticatorFrom(config: SchedulerConfig): Authenticator {
@@ -98,6 +104,17 @@ function archiveFrom(config: SchedulerConfig): ArchiveReader {
       })
     : undefined;
   return new ArchiveReader(s3);
+}
+
+/** The caps stream specs are validated against (stream-ingest's limits.*). */
+function streamDefaults(config: SchedulerConfig): DefinitionDefaults {
+  const { maxInFlightRecordsCap, maxInFlightBytesCap } = config.streams;
+  return {
+    maxInFlightRecords: Math.min(defaultDefinitionDefaults.maxInFlightRecords, maxInFlightRecordsCap),
+    maxInFlightBytes: Math.min(defaultDefinitionDefaults.maxInFlightBytes, maxInFlightBytesCap),
+    maxInFlightRecordsCap,
+    maxInFlightBytesCap,
+  };
 }
 
 /** Every RPC of a standby answers UNAVAILABLE (after authentication), so clients go to the leader. */
@@ -174,6 +191,15 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     workflows,
   });
   const replies = new KafkaProducer({ kafka, logger, name: 'replies-producer' });
+  const streamsTopic = config.streams.topic || ns(Topics.streams);
+  const streamsStatusTopic = config.streams.statusTopic || ns(Topics.streamsStatus);
+  // Loaded while leading (wharf.streams read to its end, in the background); written with the
+  // replies producer (acks=all, idempotent).
+  const streams = new StreamRegistry({
+    log: new KafkaStreamLog({ kafka, producer: replies, logger, topic: streamsTopic, statusTopic: streamsStatusTopic, partitions: config.streams.partitions }),
+    logger: logger.child({ component: 'stream-registry' }),
+    defaults: streamDefaults(config),
+  });
   const preflight: WorkflowPreflight | undefined = deps.preflight ?? (kube ? kubePreflight(kube) : undefined);
   const leadership = new Leadership({
     engine,
@@ -181,6 +207,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     admissionIntervalMs: config.admission.intervalMs,
     expiryIntervalMs: config.retention.sweepIntervalMs,
     leaderComponents: () => [
+      streams,
       new ConsumerPipeline<Observation>({
         kafka,
         logger,
@@ -197,7 +224,21 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
         logger,
         groupId: ns(ConsumerGroups.schedulerCommands),
         topics: [ns(Topics.commands)],
-        handle: commandHandler({ engine, store, preflight, authenticate, replies, logger, repliesTopic: ns(Topics.replies) }),
+        handle: commandHandler({ engine, store, preflight, streams, authenticate, replies, logger, repliesTopic: ns(Topics.replies) }),
+        dlq: replies,
+        registry: deps.registry,
+        session: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
+      }),
+      // The latest status per stream, as stream-ingest reports it (every few seconds per stream).
+      new ConsumerPipeline({
+        kafka,
+        logger,
+        groupId: ns(STREAMS_STATUS_GROUP),
+        topics: [streamsStatusTopic],
+        handle: async (record) => {
+          const status = decodeStreamStatus(record.value, record.headers);
+          if (status) streams.observeStatus(status);
+        },
         dlq: replies,
         registry: deps.registry,
         session: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
@@ -279,8 +320,11 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
           adapt,
         ),
       },
-      { definition: StreamServiceService, implementation: adaptService(StreamServiceService, streamServiceHandlers(), adapt) },
+      {
+        definition: StreamServiceService,
+        implementation: adaptService(StreamServiceService, leaderOnly(streamServiceHandlers(streams), lead), adapt),
+      },
     ],
   });
-  return { components: [replies, lead, election, grpc], grpc, engine, leadership: lead, store, workflows };
+  return { components: [replies, lead, election, grpc], grpc, engine, leadership: lead, store, workflows, streams };
 }

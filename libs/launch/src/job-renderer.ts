@@ -1,4 +1,5 @@
 import { ArchiveFinalizer, ExitCodeRule_Action, KubeLabels, type LaunchRun } from '@wharf/contracts';
+import type { Violation } from '@wharf/platform';
 import type {
   Container,
   EnvVar,
@@ -12,7 +13,7 @@ import type {
   Volume,
   VolumeMountSpec,
 } from './kube-objects';
-import { configMapName, itemKey, kubeJobName, secretKey, secretName } from './launch-names';
+import { configMapName, inputsChunkName, itemKey, kubeJobName, secretKey, secretName } from './launch-names';
 
 /** Annotations job-launcher writes on Jobs and pods (values are facts, never secrets). */
 export const LaunchAnnotations = {
@@ -62,6 +63,14 @@ export interface RenderOptions {
   /** Extended resource name of spec.resources.gpu. @default nvidia.com/gpu */
   readonly gpuResource: string;
   readonly imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
+  /**
+   * Most bytes of one owned inputs ConfigMap ("chunk"), counted by {@link inputsEntryBytes}
+   * (key + value + 16 per entry). Items that do not fit go to further chunks, all projected
+   * into the one `wharf-inputs` volume. Kubernetes refuses ConfigMap data over 1 MiB and etcd
+   * a stored object over ~1.5 MiB (its managedFields name every key once more), so keep it well
+   * below 1 MiB. @default 900_000
+   */
+  readonly inputsChunkBytes: number;
 }
 
 export const defaultRenderOptions: RenderOptions = {
@@ -73,18 +82,79 @@ export const defaultRenderOptions: RenderOptions = {
   itemEnv: 'shell',
   gpuResource: 'nvidia.com/gpu',
   imagePullPolicy: 'IfNotPresent',
+  inputsChunkBytes: 900_000,
 };
 
-/** What one LaunchRun becomes. Secret and ConfigMap exist only when needed. */
+/** Bytes counted per entry of an inputs ConfigMap on top of its key and value. */
+export const inputsEntryOverhead = 16;
+
+/** What one entry (`inputs.json` or `item-<i>`) counts against {@link RenderOptions.inputsChunkBytes}. */
+export function inputsEntryBytes(key: string, value: string): number {
+  return Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8') + inputsEntryOverhead;
+}
+
+/** What one LaunchRun becomes. Secret and ConfigMaps exist only when needed. */
 export interface RenderedRun {
   readonly job: KubeJob;
   /** Owned objects: created after the Job, with the Job as owner (see {@link ownedBy}). */
   readonly secret?: KubeSecret;
-  readonly configMap?: KubeConfigMap;
+  /**
+   * The owned inputs ConfigMaps ("chunks"), in order: chunk 0 (`<job>-inputs`) holds
+   * `inputs.json` and the first items, each further one (`<job>-inputs-<n>`) the next items,
+   * each at most `inputsChunkBytes` (unless one entry alone is larger: see
+   * {@link inputsChunkViolations}). Empty when the run has neither items nor inputs; one
+   * chunk for all but large fan-outs.
+   */
+  readonly configMaps: readonly KubeConfigMap[];
 }
 
 /** The shell step that turns the item file into WHARF_ITEM, then execs the real command. */
 export const itemShellScript = `${ContainerContract.env.item}="$(cat ${ContainerContract.itemFile})" && export ${ContainerContract.env.item} && exec "$@"`;
+
+/**
+ * `inputs.json` then `item-0`, `item-1`… packed in order into chunks of at most `budget` bytes
+ * ({@link inputsEntryBytes}); a new chunk starts when the next entry does not fit. An entry
+ * larger than the budget gets a chunk of its own (which policy refuses).
+ */
+function chunkInputs(inputsJson: string, items: readonly string[], budget: number): Record<string, string>[] {
+  const chunks: Record<string, string>[] = [];
+  let data: Record<string, string> = { [ContainerContract.inputsKey]: inputsJson };
+  let bytes = inputsEntryBytes(ContainerContract.inputsKey, inputsJson);
+  items.forEach((item, i) => {
+    const key = itemKey(i);
+    const cost = inputsEntryBytes(key, item);
+    if (bytes > 0 && bytes + cost > budget) {
+      chunks.push(data);
+      data = {};
+      bytes = 0;
+    }
+    data[key] = item;
+    bytes += cost;
+  });
+  chunks.push(data);
+  return chunks;
+}
+
+/** Bytes of a chunk as {@link RenderOptions.inputsChunkBytes} counts them. */
+export function inputsChunkBytes(configMap: KubeConfigMap): number {
+  return Object.entries(configMap.data).reduce((n, [k, v]) => n + inputsEntryBytes(k, v), 0);
+}
+
+/**
+ * The entries too large for any chunk: a chunk over the budget holds a single entry (chunks are
+ * packed so), the inputs or one item. Field paths are into the LaunchRun, like the policy's.
+ */
+export function inputsChunkViolations(rendered: RenderedRun, options: RenderOptions = defaultRenderOptions): Violation[] {
+  const out: Violation[] = [];
+  for (const configMap of rendered.configMaps) {
+    if (inputsChunkBytes(configMap) <= options.inputsChunkBytes) continue;
+    for (const key of Object.keys(configMap.data)) {
+      const field = key === ContainerContract.inputsKey ? 'spec.inputs' : `spec.items[${key.slice('item-'.length)}]`;
+      out.push({ field, description: `larger than one inputs ConfigMap (render.inputsChunkBytes ${options.inputsChunkBytes} bytes); pass a reference instead` });
+    }
+  }
+  return out;
+}
 
 function sortedEntries(map: Record<string, string>): [string, string][] {
   return Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -155,7 +225,7 @@ function resourcesOf(command: LaunchRun, options: RenderOptions): ResourceRequir
 }
 
 /**
- * LaunchRun → Job (+ owned Secret and ConfigMap). Pure and deterministic: the same command
+ * LaunchRun → Job (+ owned Secret and inputs ConfigMaps). Pure and deterministic: the same command
  * renders the same objects, byte for byte. The command must have passed validateLaunchRun.
  *
  * Every Job is Indexed (completions = number of items, or 1), so per-index retries
@@ -174,6 +244,7 @@ export function renderRun(command: LaunchRun, options: RenderOptions = defaultRe
   const completions = Math.max(1, items.length);
   const inputsJson = JSON.stringify(spec.inputs ?? {});
   const needsConfigMap = items.length > 0 || inputsJson !== '{}';
+  const chunks = needsConfigMap ? chunkInputs(inputsJson, items, options.inputsChunkBytes) : [];
   const inlineSecrets = spec.secrets.filter((s) => s.value !== undefined);
   const needsSecret = inlineSecrets.length > 0;
   const cmName = configMapName(name);
@@ -198,7 +269,13 @@ export function renderRun(command: LaunchRun, options: RenderOptions = defaultRe
   const volumes: Volume[] = [];
   const mounts: VolumeMountSpec[] = [];
   if (needsConfigMap) {
-    volumes.push({ name: 'wharf-inputs', configMap: { name: cmName, defaultMode: 0o444 } });
+    // One chunk: a plain configMap volume (as runs always had). More: one projected volume of
+    // every chunk, so the keys (unique across chunks) are files of one directory as before.
+    volumes.push(
+      chunks.length === 1
+        ? { name: 'wharf-inputs', configMap: { name: cmName, defaultMode: 0o444 } }
+        : { name: 'wharf-inputs', projected: { defaultMode: 0o444, sources: chunks.map((_, c) => ({ configMap: { name: inputsChunkName(name, c) } })) } },
+    );
     mounts.push({ name: 'wharf-inputs', mountPath: ContainerContract.inputsFile, subPath: ContainerContract.inputsKey, readOnly: true });
     if (items.length > 0) {
       // subPathExpr picks this pod's own item: the kubelet expands $(WHARF_INDEX) per pod.
@@ -285,12 +362,10 @@ export function renderRun(command: LaunchRun, options: RenderOptions = defaultRe
   };
 
   const ownedMeta = (objectName: string): ObjectMeta => ({ name: objectName, namespace, labels: runLabels(command), annotations });
-  const rendered: { job: KubeJob; secret?: KubeSecret; configMap?: KubeConfigMap } = { job };
-  if (needsConfigMap) {
-    const data: Record<string, string> = { [ContainerContract.inputsKey]: inputsJson };
-    items.forEach((item, i) => (data[itemKey(i)] = item));
-    rendered.configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(cmName), data, immutable: true };
-  }
+  const configMaps = chunks.map(
+    (data, c): KubeConfigMap => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(inputsChunkName(name, c)), data, immutable: true }),
+  );
+  const rendered: { job: KubeJob; secret?: KubeSecret; configMaps: KubeConfigMap[] } = { job, configMaps };
   if (needsSecret) {
     const data: Record<string, string> = {};
     for (const s of inlineSecrets) data[secretKey(s.env)] = Buffer.from(s.value ?? '', 'utf8').toString('base64');

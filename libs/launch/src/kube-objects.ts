@@ -90,7 +90,17 @@ export interface Volume {
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   emptyDir?: Record<string, never>;
   downwardAPI?: { items: { path: string; fieldRef: { fieldPath: string } }[] };
+  /** Several sources merged into one directory (the inputs chunks of a large fan-out). */
+  projected?: { sources: VolumeProjection[]; defaultMode?: number };
   hostPath?: { path: string; type?: string };
+}
+
+/** One source of a projected volume; exactly one field is set. */
+export interface VolumeProjection {
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+  secret?: { name: string };
+  downwardAPI?: { items: { path: string; fieldRef: { fieldPath: string } }[] };
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
 }
 
 export interface PodSpec {

@@ -40,9 +40,18 @@ export function secretName(jobName: string): string {
   return `${jobName}-secrets`;
 }
 
-/** The owned ConfigMap holding a run's inputs (`inputs.json`) and items (`item-<i>`). */
+/** The owned ConfigMap holding a run's inputs (`inputs.json`) and items (`item-<i>`): chunk 0 of {@link inputsChunkName}. */
 export function configMapName(jobName: string): string {
   return `${jobName}-inputs`;
+}
+
+/**
+ * The owned ConfigMap holding chunk `chunk` of a run's inputs and items: `<job>-inputs` for
+ * chunk 0 (the name runs with one chunk always had), `<job>-inputs-<chunk>` after it. A Job
+ * name is a DNS label of at most 63 characters, so this stays a DNS subdomain far below 253.
+ */
+export function inputsChunkName(jobName: string, chunk: number): string {
+  return chunk === 0 ? configMapName(jobName) : `${configMapName(jobName)}-${chunk}`;
 }
 
 export function itemKey(index: number): string {

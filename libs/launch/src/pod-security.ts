@@ -25,6 +25,14 @@ export function restrictedPodViolations(spec: PodSpec, allowedVolumeKinds: reado
     for (const kind of kinds) {
       if (!allowedVolumeKinds.includes(kind)) at(`volumes[${i}].${kind}`, `${kind} volumes are refused`);
     }
+    // A projected volume is as safe as its sources: each must be an allowed kind too.
+    (volume.projected?.sources ?? []).forEach((source, j) => {
+      for (const kind of Object.keys(source)) {
+        if (kind === 'projected' || !allowedVolumeKinds.includes(kind)) {
+          at(`volumes[${i}].projected.sources[${j}].${kind}`, `${kind} sources are refused`);
+        }
+      }
+    });
   });
   const check = (container: Container, field: string): void => {
     const sc = container.securityContext;
@@ -39,5 +47,8 @@ export function restrictedPodViolations(spec: PodSpec, allowedVolumeKinds: reado
   return out;
 }
 
-/** The volume kinds the renderer uses: owned ConfigMap/Secret, the downward API, and PVCs. */
-export const defaultVolumeKinds: readonly string[] = ['configMap', 'secret', 'downwardAPI', 'persistentVolumeClaim', 'emptyDir'];
+/**
+ * The volume kinds the renderer uses: owned ConfigMap/Secret, the downward API, PVCs, and
+ * projected volumes (the inputs chunks of a large fan-out) whose sources are of these kinds.
+ */
+export const defaultVolumeKinds: readonly string[] = ['configMap', 'secret', 'downwardAPI', 'persistentVolumeClaim', 'emptyDir', 'projected'];

@@ -4,22 +4,27 @@
  *
  *   bash tools/run.sh stack up --kafka --kube; eval "$(bash tools/run.sh stack env)"   # optional
  *   npx tsx tools/bench/job-launcher/bench.ts [--jobs 2000] [--qps 50] [--burst 100] [--e2e 300] [--rate 20]
+ *       [--raw-concurrency 1] [--partition-concurrency <launcher default>] [--phases raw,wharf,e2e]
  *
  * Without WHARF_KAFKA_BROKERS / WHARF_KUBE_KUBECONFIG in the environment it starts its own
  * Kafka and Kubernetes (libs/testing's harness) and stops them at the end.
  *
  * 1. raw: a sequential client-node loop creates N single-pod Jobs (the manifests Wharf
  *    renders), each create waiting for a token of the platform's RateLimiter(qps, burst).
+ *    `--raw-concurrency k` runs k such loops sharing the manifests and the one limiter (same
+ *    QPS limit, k creates in flight: the launcher's partitionConcurrency for a like-for-like
+ *    comparison of per-Job overhead).
  * 2. wharf: N LaunchRuns wait in a fresh launch topic; an in-process job-launcher (production
  *    wiring, same qps/burst) starts; the clock runs from "launcher ready" to the N-th Job
- *    seen by a watch. Throughput ratio = wharf / raw.
+ *    seen by a watch. Throughput ratio = wharf / raw. Both sides make one API request per Job
+ *    (a single-pod Job without inputs or secrets is created unsuspended).
  * 3. e2e: commands produced at a steady rate to a running launcher; latency per run from
  *    produce to the finished observation consumed, p50 and p99.
  */
 import { BatchV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ContentTypes,
@@ -51,6 +56,10 @@ const qps = arg('qps', 50);
 const burst = arg('burst', 100);
 const e2eJobs = arg('e2e', 300);
 const e2eRate = arg('rate', 20);
+const rawConcurrency = arg('raw-concurrency', 1);
+const partitionConcurrency = process.argv.includes('--partition-concurrency')
+  ? arg('partition-concurrency', 1)
+  : undefined;
 const phasesArg = process.argv.indexOf('--phases');
 /** `--phases raw,wharf,e2e` (default all): run only some phases. */
 const phases = new Set(
@@ -182,6 +191,9 @@ async function main(): Promise<void> {
         WHARF_LAUNCHER_OBSERVATIONS_TOPIC: `${topic}.observations`,
         WHARF_LAUNCHER_GROUP_ID: `${topic}.launcher`,
         WHARF_OPS_PORT: '0',
+        ...(partitionConcurrency === undefined
+          ? {}
+          : { WHARF_LAUNCHER_PARTITION_CONCURRENCY: String(partitionConcurrency) }),
       },
       argv: [],
     }) as JobLauncherConfig;
@@ -213,11 +225,14 @@ async function main(): Promise<void> {
   };
 
   let rawRate = NaN;
+  /** Duration of each raw create request: shows whether the raw loop was bound by latency or QPS. */
+  const rawCreateMs: number[] = [];
+  const loadBefore = loadavg().map((l) => Number(l.toFixed(1)));
   let wharfRate = NaN;
   const rawNs = `bench-raw-${suffix}`;
   const wharfNs = `bench-wharf-${suffix}`;
   if (phases.has('raw')) {
-    // 1. raw client-node loop = `bench-raw-${suffix}`;
+    // 1. raw client-node loop
     await core.createNamespace({ body: { metadata: { name: rawNs } } });
     const manifests = Array.from(
       { length: jobs },
@@ -225,12 +240,18 @@ async function main(): Promise<void> {
     );
     const limiter = new RateLimiter({ qps, burst });
     const rawCount = countJobs(kc, rawNs, jobs);
-    say(`raw: creating ${jobs} Jobs at qps ${qps} burst ${burst}…`);
+    say(`raw: creating ${jobs} Jobs at qps ${qps} burst ${burst}, ${rawConcurrency} loop(s)…`);
     const rawStart = performance.now();
-    for (const job of manifests) {
-      await limiter.take();
-      await batch.createNamespacedJob({ namespace: rawNs, body: job as never });
-    }
+    let next = 0;
+    const loop = async (): Promise<void> => {
+      for (let job = manifests[next++]; job; job = manifests[next++]) {
+        await limiter.take();
+        const t0 = performance.now();
+        await batch.createNamespacedJob({ namespace: rawNs, body: job as never });
+        rawCreateMs.push(performance.now() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: rawConcurrency }, loop));
     const rawEnd = await rawCount.done;
     rawCount.stop();
     rawRate = jobs / ((rawEnd - rawStart) / 1000);
@@ -278,65 +299,72 @@ async function main(): Promise<void> {
 
   // 3. End to end on KWOK nodes
   const e2eNs = `bench-e2e-${suffix}`;
-  const e2eTopic = `bench-e2e-${suffix}`;
-  await core.createNamespace({ body: { metadata: { name: e2eNs } } });
-  const stopE2e = await startLauncher(config(e2eNs, e2eTopic));
-  const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   /** Launch command produced → `created` observation consumed: the launcher's own share. */
   const createdLatencies: number[] = [];
-  const createdSeen = new Set<string>();
-  const consumer = kafka.consumer({ groupId: `${e2eTopic}.tap` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${e2eTopic}.observations`, fromBeginning: true });
-  let resolveAll: () => void = () => undefined;
-  const all = new Promise<void>((r) => (resolveAll = r));
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const o = decodeMessage(
-        Observation,
-        'Observation',
-        message.value ?? Buffer.alloc(0),
-        ContentTypes.protobuf,
-      );
-      const t0 = sentAt.get(o.jobId);
-      if (o.created && t0 !== undefined && !createdSeen.has(o.jobId)) {
-        createdSeen.add(o.jobId);
-        createdLatencies.push(performance.now() - t0);
-      }
-      if (o.finished && t0 !== undefined) {
-        latencies.push(performance.now() - t0);
-        sentAt.delete(o.jobId);
-        if (latencies.length === e2eJobs) resolveAll();
-      }
-    },
-  });
-  say(`e2e: ${e2eJobs} runs at ${e2eRate}/s…`);
-  for (let i = 0; i < e2eJobs; i++) {
-    const jobId = `e2e-${i}-${suffix}`;
-    sentAt.set(jobId, performance.now());
-    await producer.send({
-      topic: `${e2eTopic}.launch`,
-      acks: -1,
-      messages: [
-        {
-          key: jobId,
-          value: encodeMessage(LaunchCommand, { launch: run(jobId, e2eNs), cancel: undefined }),
-          headers: { [RecordHeaders.contentType]: ContentTypes.protobuf },
-        },
-      ],
+  if (phases.has('e2e')) {
+    const e2eTopic = `bench-e2e-${suffix}`;
+    await core.createNamespace({ body: { metadata: { name: e2eNs } } });
+    const stopE2e = await startLauncher(config(e2eNs, e2eTopic));
+    const sentAt = new Map<string, number>();
+    const createdSeen = new Set<string>();
+    const consumer = kafka.consumer({ groupId: `${e2eTopic}.tap` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${e2eTopic}.observations`, fromBeginning: true });
+    let resolveAll: () => void = () => undefined;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const o = decodeMessage(
+          Observation,
+          'Observation',
+          message.value ?? Buffer.alloc(0),
+          ContentTypes.protobuf,
+        );
+        const t0 = sentAt.get(o.jobId);
+        if (o.created && t0 !== undefined && !createdSeen.has(o.jobId)) {
+          createdSeen.add(o.jobId);
+          createdLatencies.push(performance.now() - t0);
+        }
+        if (o.finished && t0 !== undefined) {
+          latencies.push(performance.now() - t0);
+          sentAt.delete(o.jobId);
+          if (latencies.length === e2eJobs) resolveAll();
+        }
+      },
     });
-    await new Promise((r) => setTimeout(r, 1000 / e2eRate));
+    say(`e2e: ${e2eJobs} runs at ${e2eRate}/s…`);
+    for (let i = 0; i < e2eJobs; i++) {
+      const jobId = `e2e-${i}-${suffix}`;
+      sentAt.set(jobId, performance.now());
+      await producer.send({
+        topic: `${e2eTopic}.launch`,
+        acks: -1,
+        messages: [
+          {
+            key: jobId,
+            value: encodeMessage(LaunchCommand, { launch: run(jobId, e2eNs), cancel: undefined }),
+            headers: { [RecordHeaders.contentType]: ContentTypes.protobuf },
+          },
+        ],
+      });
+      await new Promise((r) => setTimeout(r, 1000 / e2eRate));
+    }
+    await all;
+    await consumer.disconnect();
+    await stopE2e();
   }
-  await all;
-  await consumer.disconnect();
-  await stopE2e();
   const sorted = [...latencies].sort((a, b) => a - b);
+  const rawCreateSorted = [...rawCreateMs].sort((a, b) => a - b);
 
   const result = {
     jobs,
     qps,
     burst,
+    rawConcurrency,
+    wharfPartitionConcurrency: config(wharfNs, 'unused').launcher.partitionConcurrency,
+    rawCreateP50Ms: Math.round(percentile(rawCreateSorted, 50)),
+    rawCreateP99Ms: Math.round(percentile(rawCreateSorted, 99)),
     rawJobsPerSecond: Number(rawRate.toFixed(1)),
     wharfJobsPerSecond: Number(wharfRate.toFixed(1)),
     ratio: Number((wharfRate / rawRate).toFixed(3)),
@@ -346,9 +374,20 @@ async function main(): Promise<void> {
       simDurationMs: 100,
       p50Ms: Math.round(percentile(sorted, 50)),
       p99Ms: Math.round(percentile(sorted, 99)),
-      createdP50Ms: Math.round(percentile([...createdLatencies].sort((a, b) => a - b), 50)),
-      createdP99Ms: Math.round(percentile([...createdLatencies].sort((a, b) => a - b), 99)),
+      createdP50Ms: Math.round(
+        percentile(
+          [...createdLatencies].sort((a, b) => a - b),
+          50,
+        ),
+      ),
+      createdP99Ms: Math.round(
+        percentile(
+          [...createdLatencies].sort((a, b) => a - b),
+          99,
+        ),
+      ),
     },
+    loadAverage: { start: loadBefore, end: loadavg().map((l) => Number(l.toFixed(1))) },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   await producer.disconnect();

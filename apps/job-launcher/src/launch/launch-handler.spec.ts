@@ -1,16 +1,16 @@
 import { ContentTypes, encodeMessage, LaunchCommand, RecordHeaders, type Observation } from '@wharf/contracts';
-import { createLogger, NotFoundError, UnavailableError } from '@wharf/platform';
+import { createLogger, InvalidArgumentError, NotFoundError, UnavailableError } from '@wharf/platform';
 import { Writable } from 'node:stream';
 import { FakeWorkloads } from '../../test/fake-workloads';
 import { launchRun, seed000, testPolicy } from '../../test/launch-fixtures';
 import type { KeyedObservation } from '../watch/status-interpreter';
-import { defaultRenderOptions } from './job-renderer';
+import { defaultRenderOptions, type RenderOptions } from './job-renderer';
 import { LaunchHandler, LaunchRefusedError } from './launch-handler';
-import { configMapName, kubeJobName, secretName } from './launch-names';
+import { configMapName, inputsChunkName, kubeJobName, secretName } from './launch-names';
 
 const now = new Date('2030-01-01T00:00:00Z');
 
-function setup(findCachedJob?: (ns: string, name: string) => ReturnType<FakeWorkloads['jobs']['get']>) {
+function setup(findCachedJob?: (ns: string, name: string) => ReturnType<FakeWorkloads['jobs']['get']>, render: RenderOptions = defaultRenderOptions) {
   const workloads = new FakeWorkloads();
   const published: KeyedObservation[] = [];
   const logLines: string[] = [];
@@ -33,7 +33,7 @@ function setup(findCachedJob?: (ns: string, name: string) => ReturnType<FakeWork
       },
     },
     policy: { ...testPolicy, rejectUnknownFields: true },
-    render: defaultRenderOptions,
+    render,
     logger,
     now: () => now,
     findCachedJob,
@@ -139,6 +139,86 @@ describe('LaunchHandler', () => {
     expect(published[0]?.observation.rejected).toEqual({
       reason: 'KubernetesRejected',
       violations: [{ field: '', description: 'namespaces "default" not found' }],
+    });
+  });
+
+  describe('a fan-out whose items need several inputs ConfigMaps', () => {
+    // 30 items of 100 bytes count 122 or 123 bytes each: 7 or 8 per chunk of 1,000 → 4 chunks.
+    const render = { ...defaultRenderOptions, inputsChunkBytes: 1_000 };
+    const fanOut = () => launchRun({}, { items: Array.from({ length: 30 }, (_, i) => `${i}:`.padEnd(100, 'x')), command: ['work'] });
+    const name = kubeJobName(fanOut().jobId, 1);
+    const chunkNames = [0, 1, 2, 3].map((c) => `default/${inputsChunkName(name, c)}`);
+
+    it('creates every chunk, owned by the Job, before resuming it', async () => {
+      const { handler, workloads, published } = setup(undefined, render);
+      await handler.handle(launchRecord(fanOut()));
+      expect(workloads.calls).toEqual(['createJob', 'createConfigMap', 'createConfigMap', 'createConfigMap', 'createConfigMap', 'resumeJob']);
+      const job = workloads.jobs.get(`default/${name}`);
+      expect([...workloads.configMaps.keys()]).toEqual(chunkNames);
+      for (const cm of workloads.configMaps.values()) expect(cm.metadata.ownerReferences?.[0]?.uid).toBe(job?.metadata.uid);
+      const items = Object.assign({}, ...[...workloads.configMaps.values()].map((cm) => cm.data)) as Record<string, string>;
+      expect(Object.keys(items)).toHaveLength(31); // inputs.json + 30 items
+      expect(job?.spec?.suspend).toBe(false);
+      expect(job?.spec?.template.spec.volumes?.[0]?.projected?.sources).toHaveLength(4);
+      expect(published).toEqual([]);
+    });
+
+    it('finishes a launch that crashed between two chunks when the command comes again', async () => {
+      const { handler, workloads } = setup(undefined, render);
+      workloads.failNext = { verb: 'createConfigMap', error: new UnavailableError('apiserver down'), skip: 2 };
+      await expect(handler.handle(launchRecord(fanOut()))).rejects.toThrow('apiserver down');
+      expect(workloads.configMaps.size).toBe(2);
+      expect(workloads.jobs.get(`default/${name}`)?.spec?.suspend).toBe(true); // no pod without its item
+      workloads.calls.length = 0;
+      await handler.handle(launchRecord(fanOut()));
+      expect(workloads.calls).toEqual([
+        'createJob', 'getJob',
+        'createConfigMap', 'getConfigMapMeta', 'createConfigMap', 'getConfigMapMeta', 'createConfigMap', 'createConfigMap',
+        'resumeJob',
+      ]);
+      expect([...workloads.configMaps.keys()].sort()).toEqual([...chunkNames].sort());
+      expect(workloads.jobs.get(`default/${name}`)?.spec?.suspend).toBe(false);
+    });
+
+    it('deletes its still-suspended Job after publishing the rejection when a chunk is refused for good', async () => {
+      const { handler, workloads, published } = setup(undefined, render);
+      workloads.failNext = { verb: 'createConfigMap', error: new InvalidArgumentError('etcdserver: request is too large'), skip: 1 };
+      let publishedBeforeDelete = -1;
+      const deleteJob = workloads.deleteJob.bind(workloads);
+      workloads.deleteJob = async (namespace, jobName) => {
+        publishedBeforeDelete = published.length;
+        await deleteJob(namespace, jobName);
+      };
+      await expect(handler.handle(launchRecord(fanOut()))).rejects.toBeInstanceOf(LaunchRefusedError);
+      expect(published.map((p) => p.observation.rejected?.reason)).toEqual(['KubernetesRejected']);
+      expect(publishedBeforeDelete).toBe(1);
+      expect(workloads.calls).toEqual(['createJob', 'createConfigMap', 'createConfigMap', 'getJob', 'annotateJob', 'deleteJob']);
+      expect(workloads.jobs.size).toBe(0); // its chunks go with it (garbage collector)
+    });
+
+    it('leaves the Job alone when it is no longer suspended, or not ours', async () => {
+      const resumed = setup(undefined, render);
+      await resumed.handler.handle(launchRecord(fanOut()));
+      // Say its chunk 3 was deleted meanwhile and cannot be created again: the run is rejected, the running Job stays.
+      resumed.workloads.configMaps.delete(chunkNames[3] ?? '');
+      resumed.workloads.failNext = { verb: 'createConfigMap', error: new InvalidArgumentError('forbidden: exceeded quota'), skip: 3 };
+      await expect(resumed.handler.handle(launchRecord(fanOut()))).rejects.toBeInstanceOf(LaunchRefusedError);
+      expect(resumed.workloads.calls.slice(-2)).toEqual(['createConfigMap', 'getJob']);
+      expect(resumed.workloads.jobs.size).toBe(1);
+
+      const theirs = setup(undefined, render);
+      theirs.workloads.jobs.set(`default/${name}`, { metadata: { name, namespace: 'default', uid: 'other', labels: { app: 'theirs' } }, spec: { suspend: true, template: { spec: { containers: [] } } } });
+      await expect(theirs.handler.handle(launchRecord(fanOut()))).rejects.toBeInstanceOf(LaunchRefusedError);
+      expect(theirs.workloads.calls).toEqual(['createJob', 'getJob']);
+      expect(theirs.workloads.jobs.size).toBe(1);
+    });
+
+    it('refuses an item larger than one chunk before creating anything', async () => {
+      const { handler, workloads, published } = setup(undefined, render);
+      const run = launchRun({}, { items: ['a', 'x'.repeat(1_000)] });
+      await expect(handler.handle(launchRecord(run))).rejects.toBeInstanceOf(LaunchRefusedError);
+      expect(workloads.calls).toEqual([]);
+      expect(published[0]?.observation.rejected).toMatchObject({ reason: 'PolicyViolation', violations: [{ field: 'spec.items[1]' }] });
     });
   });
 

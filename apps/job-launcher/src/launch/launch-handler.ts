@@ -21,7 +21,7 @@ import type { Workloads } from '../kube/workloads';
 import type { ObservationPublisher } from '../observations/observation-publisher';
 import { observationKey, observationSource, type KeyedObservation } from '../watch/status-interpreter';
 import { unknownJsonFields } from './command-schema';
-import { LaunchAnnotations, ownedBy, renderRun, type RenderOptions } from './job-renderer';
+import { inputsChunkViolations, LaunchAnnotations, ownedBy, renderRun, type RenderedRun, type RenderOptions } from './job-renderer';
 import { kubeJobName } from './launch-names';
 import { validateCancelRun, validateLaunchRun, type LaunchPolicy } from './launch-policy';
 import { restrictedPodViolations } from './pod-security';
@@ -78,8 +78,9 @@ function isFinished(job: KubeJob): boolean {
  *  - names are deterministic, so a repeated LaunchRun meets AlreadyExists, which is "done" when
  *    the object is ours (our labels, same job id and run; owned objects: owned by our Job),
  *    and an error otherwise;
- *  - Jobs needing a Secret or ConfigMap are created suspended and resumed once both exist, so
- *    a crash between the steps is finished by the re-delivered command.
+ *  - Jobs needing a Secret or inputs ConfigMaps are created suspended and resumed once all
+ *    exist, so a crash between the steps is finished by the re-delivered command; a run refused
+ *    for good after its Job was created has that Job deleted while it is still suspended.
  * "Created" and later facts are published by the JobWatcher from what the informers see; this
  * handler publishes only what no Job will show: rejections and cancellations.
  */
@@ -119,31 +120,33 @@ export class LaunchHandler {
     const { policy, logger } = this.options;
     const where = { jobId: command.jobId, run: command.run };
     const violations = [...unknown, ...validateLaunchRun(command, policy)];
-    if (violations.length === 0) {
-      const rendered = renderRun(command, this.options.render);
-      const template = rendered.job.spec?.template.spec;
-      if (template) violations.push(...restrictedPodViolations(template));
-    }
-    if (violations.length > 0) {
+    // Rendered once: the pod-security proof and the create use the same objects.
+    const rendered = violations.length === 0 ? renderRun(command, this.options.render) : undefined;
+    const template = rendered?.job.spec?.template.spec;
+    if (template) violations.push(...restrictedPodViolations(template));
+    if (rendered) violations.push(...inputsChunkViolations(rendered, this.options.render));
+    if (!rendered || violations.length > 0) {
       logger.warn({ ...where, violations }, 'launch command refused by policy');
       await this.reject(command, RejectReasons.policy, violations);
       throw new LaunchRefusedError('launch command refused', violations, { context: where });
     }
+    const created: { uid?: string } = {};
     try {
-      await this.create(command);
+      await this.create(command, rendered, created);
     } catch (error) {
       if (isRetriable(error) || error instanceof TypeError) throw error;
       const description = error instanceof Error ? error.message : String(error);
       const reason = error instanceof FailedPreconditionError ? RejectReasons.nameConflict : RejectReasons.kubernetes;
       logger.warn({ ...where, err: error }, 'kubernetes refused the run');
       await this.reject(command, reason, [{ field: '', description }]);
+      if (created.uid) await this.discardSuspended(command, rendered, created.uid);
       throw new LaunchRefusedError('kubernetes refused the run', [{ field: '', description }], { context: where, cause: error });
     }
   }
 
-  private async create(command: LaunchRun): Promise<void> {
-    const { workloads, render, logger } = this.options;
-    const rendered = renderRun(command, render);
+  /** `created.uid`: set once the run's Job exists and is ours (created now or found). */
+  private async create(command: LaunchRun, rendered: RenderedRun, created: { uid?: string }): Promise<void> {
+    const { workloads, logger } = this.options;
     const namespace = rendered.job.metadata.namespace ?? '';
     const name = rendered.job.metadata.name ?? '';
     const where = { jobId: command.jobId, run: command.run, namespace, job: name };
@@ -160,8 +163,10 @@ export class LaunchHandler {
       logger.debug(where, 'job already exists; continuing');
     }
     const uid = job.metadata.uid ?? '';
-    if (rendered.configMap) {
-      const configMap = ownedBy(rendered.configMap, { name, uid });
+    created.uid = uid;
+    // Every inputs chunk before the resume: no pod starts without its item.
+    for (const chunk of rendered.configMaps) {
+      const configMap = ownedBy(chunk, { name, uid });
       await this.ensureOwned(
         () => workloads.createConfigMap(configMap),
         () => workloads.getConfigMapMeta(namespace, configMap.metadata.name ?? ''),
@@ -181,6 +186,33 @@ export class LaunchHandler {
     if (job.spec?.suspend && !job.metadata.deletionTimestamp && !isFinished(job)) {
       await workloads.resumeJob(namespace, name);
       logger.debug(where, 'job resumed');
+    }
+  }
+
+  /**
+   * After a rejection of a run whose Job exists (an owned object was refused): deletes the Job
+   * when it is still this run's (same uid and labels) and still suspended, so it does not wait
+   * forever; the garbage collector takes the owned objects created so far. A Job resumed or
+   * already being deleted is left alone. Retriable errors are thrown (the record is retried,
+   * fails the same way and comes back here); others are only logged.
+   */
+  private async discardSuspended(command: LaunchRun, rendered: RenderedRun, uid: string): Promise<void> {
+    const { workloads, logger } = this.options;
+    const namespace = rendered.job.metadata.namespace ?? '';
+    const name = rendered.job.metadata.name ?? '';
+    const where = { jobId: command.jobId, run: command.run, namespace, job: name };
+    try {
+      const job = await workloads.getJob(namespace, name);
+      if (job.metadata.uid !== uid || !isOurs(job.metadata, command.jobId, command.run)) return;
+      if (job.spec?.suspend !== true || job.metadata.deletionTimestamp) return;
+      // The watcher reports the deletion as cancelled: the annotation gives it this reason.
+      await workloads.annotateJob(namespace, name, { [LaunchAnnotations.cancelReason]: 'LaunchRejected' });
+      await workloads.deleteJob(namespace, name);
+      logger.info(where, 'suspended job of the rejected run deleted');
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (isRetriable(error)) throw error;
+      logger.warn({ ...where, err: error }, 'could not delete the suspended job of the rejected run');
     }
   }
 

@@ -1,5 +1,7 @@
 import { ExitCodeRule_Action, JobSpec, LaunchCommand } from '@wharf/contracts';
 import { launchRun, seed000, testPolicy } from '../../test/launch-fixtures';
+import { loadConfig } from '@wharf/platform';
+import { jobLauncherConfigSchema } from '../config';
 import { imageAllowed, normalizeImage, validateCancelRun, validateLaunchRun } from './launch-policy';
 
 const fields = (violations: { field: string }[]) => violations.map((v) => v.field);
@@ -93,6 +95,19 @@ describe('validateLaunchRun', () => {
       'spec.volumes[2].mountPath',
       'spec.volumes[3].mountPath',
       'spec.volumes[4].claimName',
+    ]);
+  });
+
+  it('caps inputs + items of all inputs ConfigMaps together: 100,000 items pass the default total, not the default maxItems', () => {
+    const defaults = loadConfig(jobLauncherConfigSchema, { env: {}, argv: [] }).policy;
+    expect(defaults).toMatchObject({ maxItems: 10_000, maxConfigBytes: 16_000_000 });
+    const policy = { ...testPolicy, namespaces: ['default'], maxItems: 100_000, maxConfigBytes: defaults.maxConfigBytes };
+    const fanOut = launchRun({}, { items: Array.from({ length: 100_000 }, (_, i) => String(i)) });
+    expect(validateLaunchRun(fanOut, policy)).toEqual([]);
+    expect(fields(validateLaunchRun(fanOut, { ...policy, maxItems: defaults.maxItems }))).toEqual(['spec.items']);
+    // The former single-ConfigMap cap (900,000) still works as a total for whoever keeps it.
+    expect(validateLaunchRun(fanOut, { ...policy, maxConfigBytes: 900_000 })).toEqual([
+      { field: 'spec.items', description: 'inputs and items exceed 900000 bytes; pass a reference instead' },
     ]);
   });
 

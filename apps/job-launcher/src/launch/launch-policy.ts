@@ -18,7 +18,10 @@ export interface LaunchPolicy {
   readonly serviceAccounts: readonly string[];
   readonly maxItems: number;
   readonly maxParallelism: number;
-  /** inputs.json + all items, in bytes (a ConfigMap holds at most 1 MiB). */
+  /**
+   * inputs.json + all items, in bytes (16 counted per item on top), over all the run's inputs
+   * ConfigMaps together: the renderer splits them into chunks of `render.inputsChunkBytes`.
+   */
   readonly maxConfigBytes: number;
   /** Sum of inline secret values, in bytes. */
   readonly maxSecretBytes: number;

@@ -7,6 +7,7 @@ import {
   Reply,
   Topics,
   type ContentType,
+  type Stream,
 } from '@wharf/contracts';
 import {
   FailedPreconditionError,
@@ -23,12 +24,15 @@ import type { JobEngine } from '../engine/job-engine';
 import type { JobStore } from '../state/job-store';
 import { authorizeJob, authorizeSubmit } from './access-policy';
 import { toJobView } from './job-view';
+import type { StreamRegistry } from './stream-registry';
 import { authorizeWorkflow, prepareWorkflowSubmit, toWorkflowView, type WorkflowPreflight } from './workflow-service';
 
 export interface CommandHandlerOptions {
   readonly engine: JobEngine;
   readonly store: JobStore;
   readonly preflight?: WorkflowPreflight;
+  /** Serves the stream commands; without one they are rejected UNIMPLEMENTED. */
+  readonly streams?: StreamRegistry;
   readonly authenticate: Authenticator;
   readonly replies: RecordSender;
   readonly logger: Logger;
@@ -64,13 +68,29 @@ function salvageCommandId(record: ConsumedRecord<Buffer>, contentType: ContentTy
   return record.key?.toString('utf8') ?? '';
 }
 
+/** create_stream, update_stream, pause_stream, resume_stream, delete_stream: as StreamService. */
+async function streamCommand(streams: StreamRegistry | undefined, tenant: string, commandId: string, command: Command): Promise<Reply> {
+  if (!streams) return rejected(commandId, status.UNIMPLEMENTED, 'stream commands are not served by this scheduler');
+  const ok = (message: string, stream: Stream): Reply => ({ ...rejected(commandId, status.OK, message), accepted: true, stream });
+  if (command.createStream) {
+    const outcome = await streams.create(tenant, command.createStream.spec);
+    return ok(outcome.created ? 'created' : 'already exists with the same spec', outcome.stream);
+  }
+  if (command.updateStream) return ok('updated', await streams.update(tenant, command.updateStream.spec));
+  if (command.pauseStream) return ok('paused', await streams.setDesiredState(tenant, command.pauseStream.streamId, true));
+  if (command.resumeStream) return ok('resumed', await streams.setDesiredState(tenant, command.resumeStream.streamId, false));
+  const streamId = command.deleteStream?.streamId ?? '';
+  return ok('deleted', await streams.delete(tenant, streamId));
+}
+
 /**
  * wharf.commands → wharf.replies: the same operations as the gRPC API, for clients that talk
  * Kafka. Every record gets a reply keyed by its command id (accepted, or rejected with the gRPC
  * code and reason), in the command's own content type. A record without any readable command
  * id cannot be answered: it is thrown as poison and the pipeline parks it in the DLQ. Retriable
- * failures (Kafka, leadership) are thrown so the pipeline retries; re-sending a command is safe
- * because submits are idempotent and cancels absorb.
+ * failures (Kafka, leadership, streams still loading) are thrown so the pipeline retries;
+ * re-sending a command is safe because submits and stream creates are idempotent, and cancels,
+ * pauses, resumes and same-spec updates absorb (a repeated delete answers NOT_FOUND).
  */
 export function commandHandler(options: CommandHandlerOptions): (record: ConsumedRecord<Buffer>) => Promise<void> {
   const topic = options.repliesTopic ?? Topics.replies;
@@ -130,7 +150,7 @@ export function commandHandler(options: CommandHandlerOptions): (record: Consume
         const workflow = await options.engine.cancelWorkflow(workflowId, reason);
         reply = { ...rejected(commandId, status.OK, 'cancel accepted'), accepted: true, workflow: workflow ? toWorkflowView(workflow) : undefined };
       } else if (command.createStream || command.updateStream || command.pauseStream || command.resumeStream || command.deleteStream) {
-        reply = rejected(commandId, status.UNIMPLEMENTED, 'stream commands are not served by this scheduler version yet');
+        reply = await streamCommand(options.streams, tenant, commandId, command);
       } else {
         throw new InvalidArgumentError('the command names no operation (submit_job, cancel_job, …)');
       }

@@ -1,5 +1,5 @@
 import { KubeLabels } from '@wharf/contracts';
-import { configMapName, kubeJobName, LaunchAnnotations, secretName } from '@wharf/launch';
+import { configMapName, defaultRenderOptions, inputsChunkName, kubeJobName, LaunchAnnotations, secretName } from '@wharf/launch';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -174,6 +174,15 @@ describe('dryRunLaunch', () => {
       [expect.objectContaining({ kind: 'Job', name: jobName, uid: `uid-of-${jobName}` })],
       [expect.objectContaining({ kind: 'Job', name: jobName, uid: `uid-of-${jobName}` })],
     ]);
+  });
+
+  it('dry-runs every inputs ConfigMap of a fan-out too large for one', async () => {
+    const fanOut = { ...command, spec: command.spec && { ...command.spec, items: Array.from({ length: 40 }, (_, i) => `item ${i} `.padEnd(100, '.')) } };
+    const { kube, calls } = fakeKube({});
+    expect(await dryRunLaunch(kube, 'build', fanOut, { ...defaultRenderOptions, inputsChunkBytes: 2_000 })).toEqual({ task: 'build', ok: true });
+    expect(calls.filter((c) => c.kind === 'configMap').map((c) => c.name)).toEqual(
+      [0, 1, 2].map((chunk) => `team-a/${inputsChunkName(jobName, chunk)}`),
+    );
   });
 
   it('reports the first refusal with the apiserver message; AlreadyExists passes; no answer throws', async () => {

@@ -147,9 +147,9 @@ const placeholderUid = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Server-side dry-run of what job-launcher would create for `command`, in its order: the Job,
- * then its owned ConfigMap and Secret. The first refusal is the outcome (its message is the
- * apiserver's; Secret values are scrubbed from it by the platform). AlreadyExists counts as
- * passed: the apiserver checks existence after validation and admission.
+ * then its owned ConfigMaps (the inputs chunks) and Secret. The first refusal is the outcome
+ * (its message is the apiserver's; Secret values are scrubbed from it by the platform).
+ * AlreadyExists counts as passed: the apiserver checks existence after validation and admission.
  */
 export async function dryRunLaunch(kube: PreflightKube, task: string, command: LaunchRun, renderOptions: RenderOptions = defaultRenderOptions): Promise<DryRunOutcome> {
   const rendered = renderRun(command, renderOptions);
@@ -160,8 +160,8 @@ export async function dryRunLaunch(kube: PreflightKube, task: string, command: L
       owner.uid = job.metadata?.uid || placeholderUid;
     },
   ];
-  const { configMap, secret } = rendered;
-  if (configMap) {
+  const { configMaps, secret } = rendered;
+  for (const configMap of configMaps) {
     steps.push(async () => void (await kube.create('configMap', ownedBy(configMap, owner) as unknown as V1ConfigMap, { dryRun: true })));
   }
   if (secret) {

@@ -127,6 +127,75 @@ describe('ConsumerPipeline against a real broker', () => {
     expect(calls.filter((v) => v === 'r5')).toHaveLength(2);
   });
 
+  it('with partitionConcurrency, handles partitions at the same time, each in order, and commits only what finished', async () => {
+    const topic = await topicWith(3);
+    const groupId = uniqueName('group');
+    await producer.send(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({
+        key: null,
+        partition: i % 3,
+        value: Buffer.from(`r${i}`),
+      })),
+    );
+    const handled = new Map<number, bigint[]>();
+    // The first record of every partition waits until all three are in their handlers: with one
+    // partition at a time this would never happen.
+    const waiting = new Set<number>();
+    let releaseAll: () => void = () => undefined;
+    const allIn = new Promise<void>((resolve) => (releaseAll = resolve));
+    let inFlight = 0;
+    let maxInFlightPerPartition = 0;
+    const perPartition = new Map<number, number>();
+    const pipeline = new ConsumerPipeline({
+      kafka,
+      logger,
+      groupId,
+      topics: [topic],
+      session,
+      dlq: producer,
+      partitionConcurrency: 3,
+      handle: async (record) => {
+        const mine = (perPartition.get(record.partition) ?? 0) + 1;
+        perPartition.set(record.partition, mine);
+        maxInFlightPerPartition = Math.max(maxInFlightPerPartition, mine);
+        inFlight++;
+        try {
+          if (!handled.has(record.partition)) {
+            waiting.add(record.partition);
+            if (waiting.size === 3) releaseAll();
+            await allIn;
+          }
+          handled.set(record.partition, [
+            ...(handled.get(record.partition) ?? []),
+            BigInt(record.offset),
+          ]);
+        } finally {
+          inFlight--;
+          perPartition.set(record.partition, mine - 1);
+        }
+      },
+    });
+    stoppers.push(() => pipeline.stop());
+    await pipeline.start();
+    await eventually(() => expect(waiting.size).toBe(3), {
+      timeoutMs: 30_000,
+      description: 'the three partitions in their handlers at once',
+    });
+    await eventually(
+      async () => {
+        expect([...handled.values()].flat()).toHaveLength(30);
+        expect(await committed(groupId, topic)).toEqual(await ends(topic));
+      },
+      { timeoutMs: 30_000, description: 'every record handled and committed' },
+    );
+    for (const offsets of handled.values()) {
+      expect(offsets).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i)));
+    }
+    expect(maxInFlightPerPartition).toBe(1);
+    expect(inFlight).toBe(0);
+  });
+
   it('parks a malformed record in <topic>.dlq with the error headers and processes the rest', async () => {
     const topic = await topicWith(1);
     const encode = (commandId: string) =>

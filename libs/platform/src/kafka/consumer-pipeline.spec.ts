@@ -25,8 +25,13 @@ class FakeConsumer {
   }
   connect = async (): Promise<void> => undefined;
   subscribe = async (): Promise<void> => undefined;
-  async run(config: { eachBatch: (payload: EachBatchPayload) => Promise<void> }): Promise<void> {
+  partitionsConsumedConcurrently: number | undefined;
+  async run(config: {
+    eachBatch: (payload: EachBatchPayload) => Promise<void>;
+    partitionsConsumedConcurrently?: number;
+  }): Promise<void> {
     this.eachBatch = config.eachBatch;
+    this.partitionsConsumedConcurrently = config.partitionsConsumedConcurrently;
     this.running = true;
     this.emit(this.events.GROUP_JOIN, {});
   }
@@ -130,6 +135,26 @@ describe('ConsumerPipeline', () => {
     const batch = [message(reply('c1')), message(null), message(reply('c2'))];
     expect(await kafka.current.deliver('t', batch)).toEqual(batch.map((m) => m.offset));
     expect(seen).toEqual(['c1', 'tombstone', 'c2']);
+    await pipeline.stop();
+  });
+
+  it('consumes one partition at a time unless partitionConcurrency says otherwise', async () => {
+    const one = setup(async () => undefined);
+    await one.pipeline.start();
+    expect(one.kafka.current.partitionsConsumedConcurrently).toBe(1);
+    await one.pipeline.stop();
+    const kafka = new FakeKafka();
+    const pipeline = new ConsumerPipeline({
+      kafka: kafka as unknown as KafkaClient,
+      logger: pino({ level: 'silent' }),
+      groupId: 'g',
+      topics: ['t'],
+      handle: async () => undefined,
+      dlq: new FakeDlq(),
+      partitionConcurrency: 4,
+    });
+    await pipeline.start();
+    expect(kafka.current.partitionsConsumedConcurrently).toBe(4);
     await pipeline.stop();
   });
 

@@ -61,6 +61,14 @@ export interface ConsumerPipelineOptions<T> {
   };
   /** @default `consumer:<groupId>` */
   readonly name?: string;
+  /**
+   * Partitions whose records are handled at the same time (kafkajs
+   * `partitionsConsumedConcurrently`). Within a partition — so for one key — records are still
+   * handled one at a time, in offset order, and a partition's offset is resolved only up to its
+   * last finished record. Handlers must then tolerate calls for different keys at once.
+   * @default 1
+   */
+  readonly partitionConcurrency?: number;
 }
 
 /** Marks a failed heartbeat (a rebalance): it must leave the batch, not be retried or dead-lettered. */
@@ -108,13 +116,17 @@ function metricsOf(registry: Registry | undefined): PipelineMetrics {
  * eachBatch over eachMessage for `isRunning()`/`isStale()`: a stop or a rebalance ends the batch
  * after the current record instead of running the rest of an already-revoked batch.
  *
+ * Concurrency: the batches of `partitionConcurrency` partitions run at once, one record in
+ * flight per partition. A record being retried stops its partition at once and the others at the
+ * end of their current batch (kafkajs fetches again only when every batch of a fetch is done).
+ *
  * Failures: retriable handler errors are retried in place with backoff, forever (the partition
  * waits; `wharf_consumer_handler_retries_total` and a warning per retry show it). Poison
  * ({@link isPoison}) goes to `<topic>.dlq`; if that write fails it is retried and the offset is
  * not committed meanwhile. A kafkajs crash that kafkajs will not restart itself (restart:
  * false) is restarted here with backoff, so the service keeps consuming.
  *
- * Ready once the group is joined; stop finishes the in-flight record, commits, leaves the group.
+ * Ready once the group is joined; stop finishes the in-flight record(s), commits, leaves the group.
  */
 export class ConsumerPipeline<T = Buffer> implements Component {
   readonly name: string;
@@ -185,6 +197,7 @@ export class ConsumerPipeline<T = Buffer> implements Component {
         fromBeginning: this.options.fromBeginning ?? true,
       });
       await consumer.run({
+        partitionsConsumedConcurrently: this.options.partitionConcurrency ?? 1,
         autoCommit: true,
         eachBatchAutoResolve: false,
         eachBatch: (payload) => this.eachBatch(payload),

@@ -262,6 +262,7 @@ interface Container {
 interface Volume {
   name: string;
   configMap?: { name: string };
+  projected?: { sources?: { configMap?: { name: string } }[] };
 }
 
 interface ObjectMeta {
@@ -321,20 +322,24 @@ function envValue(pod: Pod, container: Container, name: string): string {
 const FILE_PLACEHOLDER = /\$\{file:([^}]+)\}/g;
 
 /**
- * Where the container would find `path` when it is a file of a ConfigMap volume: the
- * ConfigMap and key, with `subPathExpr`'s `$(VAR)` expanded from the container's env exactly
- * as the kubelet does. Undefined for anything else.
+ * Where the container would find `path` when it is a file of a ConfigMap volume, or of a
+ * projected volume of ConfigMaps: the ConfigMaps (in source order; the kubelet lets a later
+ * source's key win) and the key, with `subPathExpr`'s `$(VAR)` expanded from the container's
+ * env exactly as the kubelet does. Undefined for anything else.
  */
-export function configMapFileOf(pod: Pod, container: Container, path: string): { configMap: string; key: string } | undefined {
+export function configMapFileOf(pod: Pod, container: Container, path: string): { configMaps: string[]; key: string } | undefined {
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.spec.volumes?.find((v) => v.name === mount.name);
-    if (!volume?.configMap) continue;
+    const configMaps = volume?.configMap
+      ? [volume.configMap.name]
+      : (volume?.projected?.sources ?? []).flatMap((source) => (source.configMap ? [source.configMap.name] : []));
+    if (configMaps.length === 0) continue;
     const subPath = mount.subPathExpr
       ? mount.subPathExpr.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_w, name: string) => envValue(pod, container, name))
       : mount.subPath;
-    if (subPath && mount.mountPath === path) return { configMap: volume.configMap.name, key: subPath };
+    if (subPath && mount.mountPath === path) return { configMaps, key: subPath };
     if (!subPath && path.startsWith(`${mount.mountPath.replace(/\/$/, '')}/`)) {
-      return { configMap: volume.configMap.name, key: path.slice(mount.mountPath.replace(/\/$/, '').length + 1) };
+      return { configMaps, key: path.slice(mount.mountPath.replace(/\/$/, '').length + 1) };
     }
   }
   return undefined;
@@ -500,11 +505,15 @@ class ContainerSimulator {
       for (const path of filePlaceholders(pod)) {
         const source = configMapFileOf(pod, container, path);
         if (!source) continue;
-        const configMap = await this.client.json<{ data?: Record<string, string> }>(
-          'GET',
-          `/api/v1/namespaces/${namespace}/configmaps/${source.configMap}`,
-        );
-        files[path] = configMap.data?.[source.key] ?? '';
+        files[path] = '';
+        for (const name of source.configMaps) {
+          const configMap = await this.client.json<{ data?: Record<string, string> }>(
+            'GET',
+            `/api/v1/namespaces/${namespace}/configmaps/${name}`,
+          );
+          const value = configMap.data?.[source.key];
+          if (value !== undefined) files[path] = value;
+        }
       }
       await writeFile(file, toCriLog(renderContainerLog(pod, container, files)));
       logs.push({ containers: [container.name], logsFile: file });

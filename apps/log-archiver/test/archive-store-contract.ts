@@ -4,6 +4,20 @@ import { NotFoundError } from '@wharf/platform';
 import type { ArchiveStore } from '../src/archive/archive-store';
 import { LogReadError } from '../src/kube/kube-ports';
 
+/** A body that serves `first`, then fails with `error` when read again: mid-stream, every time. */
+function failingAfterFirstChunk(first: Buffer, error: Error): Readable {
+  let served = false;
+  return new Readable({
+    read() {
+      if (served) this.destroy(error);
+      else {
+        served = true;
+        this.push(first);
+      }
+    },
+  });
+}
+
 /**
  * The one contract every archive store passes: run against the filesystem store in unit tests
  * (filesystem-store.spec.ts) and against the real S3 server in s3-store.int.spec.ts.
@@ -77,9 +91,7 @@ export function describeArchiveStoreContract(name: string, setup: () => Promise<
 
     it('a body that fails mid-stream rejects with its own error and leaves no object', async () => {
       const failure = new LogReadError('pod vanished', 'PodGone', true);
-      const body = new Readable({ read: () => undefined });
-      body.push(randomBytes(Math.max(t.partSize + 1024, 100_000)));
-      setTimeout(() => body.destroy(failure), 20);
+      const body = failingAfterFirstChunk(randomBytes(Math.max(t.partSize + 1024, 100_000)), failure);
       await expect(t.store.put(`${t.prefix}broken.log`, body)).rejects.toBe(failure);
       expect(await t.store.stat(`${t.prefix}broken.log`)).toBeUndefined();
       expect(await t.store.list(t.prefix)).toEqual([]);
@@ -87,9 +99,7 @@ export function describeArchiveStoreContract(name: string, setup: () => Promise<
 
     it('a failed overwrite keeps the previous complete object', async () => {
       await t.store.put(`${t.prefix}keep.log`, Buffer.from('complete'));
-      const body = new Readable({ read: () => undefined });
-      body.push(Buffer.from('partial new content'));
-      setTimeout(() => body.destroy(new LogReadError('stream cut', 'LogUnavailable', false)), 20);
+      const body = failingAfterFirstChunk(Buffer.from('partial new content'), new LogReadError('stream cut', 'LogUnavailable', false));
       await expect(t.store.put(`${t.prefix}keep.log`, body)).rejects.toBeInstanceOf(LogReadError);
       expect((await readAll(`${t.prefix}keep.log`)).toString()).toBe('complete');
     });

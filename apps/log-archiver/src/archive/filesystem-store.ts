@@ -39,9 +39,17 @@ export class FilesystemStore implements ArchiveStore {
     const target = this.pathOf(key);
     const temp = `${target}${PARTIAL}${process.pid}-${randomBytes(4).toString('hex')}`;
     let bytes = 0;
+    const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    // Listen at once: a body failing while the directory is made must fail this put, not
+    // surface as an unhandled 'error' event.
+    let early: unknown;
+    const onEarlyError = (error: unknown): void => {
+      early ??= error;
+    };
+    source.on('error', onEarlyError);
     try {
       await mkdir(dirname(target), { recursive: true });
-      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      if (early !== undefined) throw early;
       source.on('data', (chunk: Buffer) => (bytes += chunk.length));
       await pipeline(source, createWriteStream(temp, { flags: 'w' }), { signal: options.signal });
       if (this.options.fsync ?? true) await fsyncPath(temp);
@@ -62,6 +70,8 @@ export class FilesystemStore implements ArchiveStore {
         cause: error,
         context: { key },
       });
+    } finally {
+      source.off('error', onEarlyError);
     }
   }
 

@@ -3,6 +3,8 @@
 // libs/contracts imports nothing internal; libs/launch (the pure Job renderer job-launcher and
 // the scheduler share) and libs/streams (the pure stream spec validator and processor chain
 // stream-ingest and the scheduler share) import contracts and platform, never a client.
+// libs/client (the public gRPC API's typed client, for the CLI and the e2e runner) imports only
+// contracts.
 // Generated code is never linted.
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
@@ -25,7 +27,7 @@ export default [
           depConstraints: [
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams'],
+              onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams', 'type:client'],
               bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
             },
             {
@@ -36,6 +38,11 @@ export default [
             {
               sourceTag: 'type:streams',
               onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'],
+              bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
+            },
+            {
+              sourceTag: 'type:client',
+              onlyDependOnLibsWithTags: ['type:contracts'],
               bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
             },
             {
@@ -53,7 +60,7 @@ export default [
             },
             {
               sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:contracts'],
+              onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:contracts', 'type:client'],
               bannedExternalImports: ['kafkajs', '@kubernetes/client-node'],
             },
           ],
@@ -77,13 +84,14 @@ export default [
         {
           enforceBuildableLibDependency: false,
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:launch', 'type:streams', 'type:client', 'type:testing'] },
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
             { sourceTag: 'type:launch', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:streams', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:contracts'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:contracts', 'type:client'] },
           ],
         },
       ],

@@ -36,6 +36,7 @@ const base = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: {
+    '^@wharf/client$': resolve(__dirname, 'libs/client/src/index.ts'),
     '^@wharf/contracts$': resolve(__dirname, 'libs/contracts/src/index.ts'),
     '^@wharf/launch$': resolve(__dirname, 'libs/launch/src/index.ts'),
     '^@wharf/platform$': resolve(__dirname, 'libs/platform/src/index.ts'),

@@ -17,12 +17,15 @@ const cases = [
   { file: 'libs/streams/src/probe.ts', code: "import { renderRun } from '@wharf/launch';\nexport const r = renderRun;\n", why: 'the streams lib importing the launch lib' },
   { file: 'libs/streams/src/probe.ts', code: "import { x } from '../../../apps/stream-ingest/src/config';\nexport const y = x;\n", why: 'the streams lib importing an app' },
   { file: 'libs/platform/src/probe.ts', code: "import { toStreamDefinition } from '@wharf/streams';\nexport const t = toStreamDefinition;\n", why: 'platform importing the streams lib' },
+  { file: 'libs/client/src/probe.ts', code: "import { Kafka } from 'kafkajs';\nexport const k = Kafka;\n", why: 'the client lib importing kafkajs' },
+  { file: 'libs/client/src/probe.ts', code: "import { retry } from '@wharf/platform';\nexport const r = retry;\n", why: 'the client lib importing platform' },
 ];
 const allowed = [
   { file: 'apps/scheduler/src/probe.ts', code: "import { retry } from '@wharf/platform';\nexport const r = retry;\n", what: 'an app importing @wharf/platform' },
   { file: 'apps/scheduler/src/probe.ts', code: "import { renderRun } from '@wharf/launch';\nexport const r = renderRun;\n", what: 'an app importing @wharf/launch' },
   { file: 'apps/scheduler/src/probe.ts', code: "import { toStreamDefinition } from '@wharf/streams';\nexport const t = toStreamDefinition;\n", what: 'an app importing @wharf/streams' },
   { file: 'libs/streams/src/probe.ts', code: "import { retry } from '@wharf/platform';\nexport const r = retry;\n", what: 'the streams lib importing @wharf/platform' },
+  { file: 'apps/e2e/src/probe.ts', code: "import { createGrpcApi } from '@wharf/client';\nexport const c = createGrpcApi;\n", what: 'the e2e runner importing @wharf/client' },
 ];
 
 const eslint = new ESLint();

@@ -28,15 +28,6 @@ export const ExitCodes = {
   unavailable: 69,
 } as const;
 
-export function isServiceError(error: unknown): error is ServiceError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<ServiceError>).code === 'number' &&
-    'details' in error &&
-    'metadata' in error
-  );
-}
-
 /** The server lists field problems as "what: field: description; field: description". */
 function violationLines(details: string): string {
   const [head, ...rest] = details.split(': ');

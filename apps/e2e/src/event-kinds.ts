@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { JobEvent, jobStateToJSON } from '@wharf/contracts';
-import { messageToJson } from './proto-json';
+import { messageToJson } from '@wharf/client';
 
 /**
  * The kinds of JobEvent: the names of the `event` oneof in
@@ -63,7 +63,10 @@ export function shortState(name: string, prefix: string): string {
 export function toSeenEvent(event: JobEvent, atMs: number): SeenEvent | undefined {
   const kind = eventKinds.find((k) => event[jsonNames[k]] !== undefined);
   if (!kind) return undefined;
-  const json = messageToJson(JobEvent, 'wharf.v1.JobEvent', event);
+  // Every scalar present (defaults included), so a scenario can expect `exitCode: 0`.
+  const json = messageToJson(JobEvent, 'wharf.v1.JobEvent', event, {
+    emitDefaults: true,
+  }) as JsonObject;
   const payload = json[jsonNames[kind]];
   return {
     kind,

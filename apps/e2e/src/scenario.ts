@@ -3,7 +3,7 @@ import { JobSpec, JobState, TaskState, WorkflowState } from '@wharf/contracts';
 import { LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { z } from 'zod';
 import { eventKinds, isObject, parseEventKind, shortState } from './event-kinds';
-import { messageFromJson } from './proto-json';
+import { messageFromJson } from '@wharf/client';
 import type { ExpectedStep } from './sequence-matcher';
 
 /**

@@ -4,16 +4,16 @@ import {
   fromJson,
   toBinary,
   toJson,
-  type JsonObject,
   type JsonValue,
 } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { descriptorSetBase64, type MessageType } from '@wharf/contracts';
 
 /**
- * The proto3 JSON mapping of Wharf's messages, from the descriptor set in @wharf/contracts
- * (the same mapping the CLI and grpcurl use): strict on input — unknown keys and wrong types
- * are errors naming the field; snake_case and camelCase both accepted; enums by name.
+ * The proto3 JSON mapping of Wharf's messages, from the descriptor set in @wharf/contracts —
+ * the mapping grpcurl and the Kafka command topic use: strict on input (unknown keys and wrong
+ * types are errors naming the field; snake_case and camelCase both accepted; enums by name),
+ * canonical on output (enum names, RFC 3339 times, 64-bit integers as strings, camelCase keys).
  */
 const registry = createFileRegistry(
   fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64')),
@@ -25,7 +25,7 @@ function descriptor(typeName: string) {
   return desc;
 }
 
-/** Parses a proto3 JSON value into a ts-proto message. Thrown: Error with the reason. */
+/** Parses a proto3 JSON value into a ts-proto message. Thrown: Error whose message is the reason. */
 export function messageFromJson<T>(type: MessageType<T>, typeName: string, json: unknown): T {
   const desc = descriptor(typeName);
   try {
@@ -38,15 +38,21 @@ export function messageFromJson<T>(type: MessageType<T>, typeName: string, json:
   }
 }
 
-/**
- * The proto3 JSON of a ts-proto message with every scalar present (defaults included), so a
- * scenario can expect `succeeded: false` or `exitCode: 0`. Enums by full name
- * (`RUN_STATE_FAILED`), 64-bit integers as strings, camelCase keys.
- */
-export function messageToJson<T>(type: MessageType<T>, typeName: string, message: T): JsonObject {
+export interface ToJsonOptions {
+  /** Emit every scalar, defaults included (`succeeded: false`, `exitCode: 0`). Default false. */
+  readonly emitDefaults?: boolean;
+}
+
+/** The proto3 JSON of a ts-proto message. */
+export function messageToJson<T>(
+  type: MessageType<T>,
+  typeName: string,
+  message: T,
+  options: ToJsonOptions = {},
+): JsonValue {
   const desc = descriptor(typeName);
   return toJson(desc, fromBinary(desc, type.encode(message).finish()), {
     registry,
-    alwaysEmitImplicit: true,
-  }) as JsonObject;
+    alwaysEmitImplicit: options.emitDefaults ?? false,
+  });
 }

@@ -1,6 +1,6 @@
 import { decodeMessage, ContentTypes, StreamStatus, Topics } from '@wharf/contracts';
 import { Registry } from 'prom-client';
-import { FakeClock } from '../test/fake-clock';
+import { FakeClock } from '@wharf/testing';
 import { FakeSink, silentLogger } from '../test/stream-fixtures';
 import { StatusPublisher } from './status-publisher';
 import type { ManagedStream } from './stream-manager';

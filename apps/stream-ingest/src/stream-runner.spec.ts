@@ -1,5 +1,5 @@
 import { UnavailableError, InvalidArgumentError } from '@wharf/platform';
-import { FakeClock, flushPromises } from '../test/fake-clock';
+import { FakeClock, flushPromises } from '@wharf/testing';
 import { definitionOf, FakeSink, silentLogger } from '../test/stream-fixtures';
 import { StreamStoppedError } from './stream-errors';
 import { StreamRunner } from './stream-runner';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchRun, seed000 } from '../test/launch-fixtures';
+import { launchRun, seed000 } from '@wharf/testing';
 import { configMapName, inputsChunkName, isDnsLabel, isDnsSubdomain, kubeJobName, secretName } from './launch-names';
 import { defaultRenderOptions, inputsChunkBytes, inputsChunkViolations, inputsEntryBytes, itemShellScript, ownedBy, renderRun } from './job-renderer';
 import { restrictedPodViolations } from './pod-security';

@@ -1,6 +1,6 @@
 import type { Processor } from '@wharf/contracts';
 import { InvalidArgumentError } from '@wharf/platform';
-import { FakeClock } from '../test/fake-clock';
+import { FakeClock } from '@wharf/testing';
 import { compileProcessors, runSteps, type StreamRecord } from './processor-chain';
 import { RecordRejectedError } from './stream-errors';
 

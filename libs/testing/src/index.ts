@@ -1,5 +1,7 @@
-/** @wharf/testing — the test harness: real servers, eventually(), unique names, builders. */
+/** @wharf/testing — the test harness: real servers, eventually(), unique names, a fake clock, builders. */
 export * from './eventually';
+export * from './fake-clock';
+export * from './launch-fixtures';
 export * from './test-infra';
 export * from './unique';
 export * from './infra/managed-process';

@@ -1,5 +1,4 @@
-import { eventually } from '@wharf/testing';
-import { FakeClock } from '../../test/fake-clock';
+import { eventually, FakeClock } from '@wharf/testing';
 import { sourceHarness } from '../../test/source-harness';
 import { GeneratorSource } from './generator-source';
 

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { UnavailableError } from '../errors';
-import { FakeClock, flushPromises } from './fake-clock';
+import { FakeClock, flushPromises } from '@wharf/testing';
 import { Informer, type KubeObject, type ListWatchSource, type WatchEvent } from './informer';
 import { GoneError } from './kube-errors';
 

@@ -1,7 +1,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../errors';
-import { FakeClock } from './fake-clock';
+import { FakeClock } from '@wharf/testing';
 import type { JsonPatchOp } from './kube-client';
 import { ConflictError } from './kube-errors';
 import { LeaderElector, type LeaderElectorOptions } from './leader-elector';

@@ -1,4 +1,4 @@
-import { FakeClock, flushPromises } from './fake-clock';
+import { FakeClock, flushPromises } from '@wharf/testing';
 import { RateLimiter } from './rate-limiter';
 
 describe('RateLimiter', () => {

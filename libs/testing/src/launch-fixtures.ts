@@ -2,8 +2,7 @@ import { JobSpec, type LaunchRun } from '@wharf/contracts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-// The renderer's fixtures (job-launcher's test/launch-fixtures.ts has the same builders, plus a
-// launch policy; a lib cannot import an app's test helpers).
+// Builders of launch commands for the tests of the renderer, job-launcher and the scheduler.
 
 /** A JobSpec with every field at its proto3 default, then `overrides`. */
 export function jobSpec(overrides: Partial<JobSpec> = {}): JobSpec {

@@ -1,8 +1,6 @@
-import type { Clock } from '../clock';
-
 /** Lets pending promise chains run (several macrotask turns). */
 export async function flushPromises(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 interface FakeTimer {
@@ -13,9 +11,10 @@ interface FakeTimer {
 
 /**
  * A clock for unit tests: time moves only in {@link advance}, which fires due timers in order
- * and lets promise chains settle between them. Not exported from the package.
+ * and lets promise chains settle between them. A @wharf/platform `Clock` by shape (this lib
+ * cannot import platform: platform's own tests import this lib).
  */
-export class FakeClock implements Clock {
+export class FakeClock {
   private time: number;
   private seq = 0;
   private timers: FakeTimer[] = [];
@@ -51,6 +50,10 @@ export class FakeClock implements Clock {
     }
     this.time = target;
     await flushPromises();
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
   }
 
   /** Time until the next timer fires, or undefined when none is pending. */

@@ -59,7 +59,10 @@ async function startServices(stackEnv: Record<string, string>, token: string): P
   mkdirSync(join(stackDir, 'logs'), { recursive: true });
   await stopRecordedServices(stackDir, (line) => process.stdout.write(`  ${line} (from an earlier run)\n`));
   const grpcPort = await freePort();
-  const context = { stackEnv, quickDir, token, grpcPort, ingressPort: await freePort(), root };
+  // The key that seals inline secret values on their way through Kafka (scheduler → job-launcher).
+  const sealKeyFile = join(quickDir, 'seal.key');
+  if (!existsSync(sealKeyFile)) writeFileSync(sealKeyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const context = { stackEnv, quickDir, token, sealKeyFile, grpcPort, ingressPort: await freePort(), root };
   const running: RunningService[] = [];
   for (const service of services) {
     const opsPort = await freePort();

@@ -12,6 +12,8 @@ export interface ServiceContext {
   readonly stackEnv: Record<string, string>;
   readonly quickDir: string;
   readonly token: string;
+  /** The key sealing inline secret values between the scheduler and job-launcher. */
+  readonly sealKeyFile: string;
   readonly grpcPort: number;
   readonly ingressPort: number;
   readonly root: string;
@@ -43,6 +45,7 @@ export const services: readonly ServiceDef[] = [
       return configFile(ctx, 'scheduler', {
         grpc: { host: '127.0.0.1', port: ctx.grpcPort },
         auth: { tokensFile },
+        secrets: { sealKeyFile: ctx.sealKeyFile },
         kube: { kubeconfig: kubeconfig(ctx) },
         queues: [
           {
@@ -70,6 +73,7 @@ export const services: readonly ServiceDef[] = [
       configFile(ctx, 'job-launcher', {
         kube: { kubeconfig: kubeconfig(ctx) },
         policy: { namespaces: [Demo.namespace], images: ['docker.io/library/*'] },
+        secrets: { sealKeyFile: ctx.sealKeyFile },
       }),
     env: () => ({}),
   },

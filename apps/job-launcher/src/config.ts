@@ -34,6 +34,16 @@ export const jobLauncherConfigSchema = z.object({
         .describe('Reject commands carrying fields this launcher does not know (JSON names them; protobuf by size).'),
     })
     .prefault({}),
+  secrets: z
+    .object({
+      sealKeyFile: z
+        .string()
+        .default('')
+        .describe(
+          "File with the scheduler's seal key (32 bytes, base64 or hex): opens the inline secret values it sealed. Empty: a sealed value is refused.",
+        ),
+    })
+    .prefault({}),
   render: z
     .object({
       archiveFinalizer: z.boolean().default(true).describe('Put the log-archiver finalizer wharf.dev/archive-logs on every Job.'),

@@ -27,6 +27,16 @@ export const schedulerConfigSchema = z.object({
         .describe('YAML file of tenants and their bearer tokens (a mounted Kubernetes Secret). Required.'),
     })
     .prefault({}),
+  secrets: z
+    .object({
+      sealKeyFile: z
+        .string()
+        .default('')
+        .describe(
+          'File with the 32-byte key (base64 or hex) that seals inline secret values before they reach Kafka; job-launcher needs the same key. Empty: stored unsealed (a warning at start).',
+        ),
+    })
+    .prefault({}),
   queues: z
     .array(queueSchema)
     .min(1)

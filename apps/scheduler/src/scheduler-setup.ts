@@ -23,6 +23,7 @@ import {
   LeaderElector,
   loadKubeConfig,
   NotLeaderError,
+  SecretSealer,
   tokenAuthenticator,
   type Authenticator,
   type Component,
@@ -73,6 +74,17 @@ export function authenticatorFrom(config: SchedulerConfig): Authenticator {
     throw new Error('auth.tokensFile is required (WHARF_AUTH_TOKENS_FILE): a YAML file of tenants and their tokens');
   }
   return tokenAuthenticator(parseTokenTable(readFileSync(config.auth.tokensFile, 'utf8'), config.auth.tokensFile));
+}
+
+/** The sealer of inline secret values, or undefined (with a warning) when no key is configured. */
+export function sealerFrom(config: SchedulerConfig, logger: Logger): SecretSealer | undefined {
+  if (config.secrets.sealKeyFile === '') {
+    logger.warn('secrets.sealKeyFile is not set: inline secret values are stored in Kafka unsealed, readable by anyone who can read wharf.jobs.state and wharf.launch');
+    return undefined;
+  }
+  const sealer = SecretSealer.fromFile(config.secrets.sealKeyFile);
+  logger.info({ keyId: sealer.keyId }, 'inline secret values are sealed');
+  return sealer;
 }
 
 export function capacityFrom(config: SchedulerConfig): Limits {
@@ -189,6 +201,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     restoreEvents: config.state.restoreEvents,
     onFenced: () => fence.onFenced(),
     workflows,
+    sealer: sealerFrom(config, logger),
   });
   const replies = new KafkaProducer({ kafka, logger, name: 'replies-producer' });
   const streamsTopic = config.streams.topic || ns(Topics.streams);

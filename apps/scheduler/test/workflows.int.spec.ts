@@ -7,6 +7,7 @@ import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/clien
 import {
   JobServiceClient,
   TaskState,
+  Topics,
   WorkflowServiceClient,
   WorkflowState,
   type Job,
@@ -14,15 +15,19 @@ import {
   type Workflow,
 } from '@wharf/contracts';
 import { eventually, freePort, ManagedProcess, testInfra, uniqueName } from '@wharf/testing';
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { tokens, unary, writeTokensFile } from './scheduler-harness';
+import { follow, kafkaClient, tokens, topicOf, unary, writeTokensFile } from './scheduler-harness';
 
 const root = resolve(__dirname, '../../..');
 const ns = uniqueName('it-wf');
 const tokensFile = writeTokensFile();
+// The scheduler seals inline secret values with this key; the launcher opens them with it.
+const sealKeyFile = join(tmpdir(), `${ns}-seal.key`);
+writeFileSync(sealKeyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
 
 function tsxProcess(name: string, main: string, env: Record<string, string>, ready: () => Promise<boolean>): ManagedProcess {
   return new ManagedProcess({
@@ -93,6 +98,12 @@ class KubeProbe {
     await this.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   }
 
+  /** The data of the Secrets owned by a job's runs, decoded. */
+  async secretValues(namespace: string, jobId: string): Promise<string[]> {
+    const { items } = await this.core.listNamespacedSecret({ namespace, labelSelector: `wharf.dev/job-id=${jobId}` });
+    return items.flatMap((secret) => Object.values(secret.data ?? {}).map((b64) => Buffer.from(b64, 'base64').toString('utf8')));
+  }
+
   async jobs(namespace: string): Promise<V1Job[]> {
     return (await this.batch.listNamespacedJob({ namespace })).items;
   }
@@ -147,6 +158,7 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
       {
         WHARF_KUBE_KUBECONFIG: testInfra().kube.kubeconfigPath,
         WHARF_AUTH_TOKENS_FILE: tokensFile,
+        WHARF_SECRETS_SEAL_KEY_FILE: sealKeyFile,
         WHARF_GRPC_HOST: '127.0.0.1',
         WHARF_GRPC_PORT: String(grpcPort),
         WHARF_OPS_PORT: String(opsPort),
@@ -163,6 +175,7 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
         WHARF_KUBE_KUBECONFIG: testInfra().kube.kubeconfigPath,
         WHARF_OPS_PORT: String(launcherOps),
         WHARF_POLICY_NAMESPACES: ns,
+        WHARF_SECRETS_SEAL_KEY_FILE: sealKeyFile,
         // The examples name their real images and service account.
         WHARF_POLICY_IMAGES: '*',
         WHARF_POLICY_SERVICE_ACCOUNTS: '*',
@@ -186,6 +199,66 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
     jobs?.close();
     await launcher?.stop();
     await scheduler?.stop();
+  });
+
+  it('seals inline secret values: Kafka carries only sealed text, the launched Secret the values', async () => {
+    const literal = `literal-canary-${randomBytes(6).toString('hex')}`;
+    const templated = `templated-canary-${randomBytes(6).toString('hex')}`;
+    const { workflow } = await submit({
+      name: 'sealed',
+      parameters: { token: templated },
+      tasks: [
+        {
+          name: 'hold',
+          template: {
+            ...tmpl({ 'wharf.dev/sim-duration-ms': '600000' }),
+            secrets: [
+              { env: 'LITERAL', value: literal },
+              { env: 'TEMPLATED', value: '{{ params.token }}' },
+            ],
+          },
+        },
+      ],
+    });
+    const id = workflow?.workflowId ?? '';
+    let jobId = '';
+    await eventually(async () => {
+      jobId = task(await get(id), 'hold').jobId;
+      expect(jobId).not.toBe('');
+    });
+    // job-launcher opened both values into the run's owned Secret.
+    await eventually(async () => expect((await kube.secretValues(ns, jobId)).sort()).toEqual([literal, templated].sort()), {
+      timeoutMs: 60_000,
+      description: `the owned Secret of ${jobId}`,
+    });
+    // What went through Kafka about the job: sealed text only.
+    const kafka = kafkaClient();
+    const raw = (value: Buffer) => value;
+    const topics = [Topics.jobsState, Topics.launch, Topics.jobEvents].map((t) => topicOf(ns, t));
+    const followed = await Promise.all(topics.map((t) => follow(kafka, t, raw)));
+    try {
+      const [state, launch] = followed.map((f) => f.items);
+      await eventually(() => {
+        expect(state?.some((r) => r.key === jobId)).toBe(true);
+        expect(launch?.some((r) => r.key === jobId)).toBe(true);
+      });
+      const bytes = Buffer.concat(followed.flatMap((f) => f.items.map((r) => r.value)));
+      expect(bytes.includes(literal)).toBe(false);
+      expect(bytes.includes(templated)).toBe(false);
+      expect(bytes.includes('wharf-sealed:v1:')).toBe(true);
+    } finally {
+      await Promise.all(followed.map((f) => f.consumer.disconnect()));
+    }
+    // The workflow's own record: the literal value is sealed (parameters are stored as given).
+    const wfState = await follow(kafka, topicOf(ns, Topics.workflowsState), raw);
+    try {
+      await eventually(() => expect(wfState.items.some((r) => r.key === id)).toBe(true));
+      expect(Buffer.concat(wfState.items.map((r) => r.value)).includes(literal)).toBe(false);
+    } finally {
+      await wfState.consumer.disconnect();
+    }
+    await unary(workflows, 'cancelWorkflow', { workflowId: id, reason: 'test done' }, tokens.acme);
+    expect((await ended(id)).state).toBe(WorkflowState.WORKFLOW_STATE_CANCELLED);
   });
 
   it('runs a diamond DAG in dependency order', async () => {

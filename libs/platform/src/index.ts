@@ -12,4 +12,5 @@ export * from './lifecycle';
 export * from './logger';
 export * from './ops-server';
 export * from './retry';
+export * from './secret-seal';
 export * from './service';

@@ -1,5 +1,5 @@
 import { ContentTypes, encodeMessage, LaunchCommand, RecordHeaders, type Observation } from '@wharf/contracts';
-import { createLogger, InvalidArgumentError, NotFoundError, UnavailableError } from '@wharf/platform';
+import { createLogger, InvalidArgumentError, NotFoundError, SecretSealer, UnavailableError } from '@wharf/platform';
 import { Writable } from 'node:stream';
 import { FakeWorkloads } from '../../test/fake-workloads';
 import { launchRun, seed000, testPolicy } from '../../test/launch-fixtures';
@@ -10,7 +10,11 @@ import { configMapName, inputsChunkName, kubeJobName, secretName } from './launc
 
 const now = new Date('2030-01-01T00:00:00Z');
 
-function setup(findCachedJob?: (ns: string, name: string) => ReturnType<FakeWorkloads['jobs']['get']>, render: RenderOptions = defaultRenderOptions) {
+function setup(
+  findCachedJob?: (ns: string, name: string) => ReturnType<FakeWorkloads['jobs']['get']>,
+  render: RenderOptions = defaultRenderOptions,
+  sealer?: SecretSealer,
+) {
   const workloads = new FakeWorkloads();
   const published: KeyedObservation[] = [];
   const logLines: string[] = [];
@@ -34,6 +38,7 @@ function setup(findCachedJob?: (ns: string, name: string) => ReturnType<FakeWork
     },
     policy: { ...testPolicy, rejectUnknownFields: true },
     render,
+    sealer,
     logger,
     now: () => now,
     findCachedJob,
@@ -257,5 +262,34 @@ describe('LaunchHandler', () => {
     expect(JSON.stringify(published)).not.toContain(canary);
     expect(logLines.join('\n')).not.toContain(canary);
     expect(logLines.length).toBeGreaterThan(0);
+  });
+
+  describe('sealed secret values (sealed by the scheduler)', () => {
+    const canary = 'canary-5e2d-sealed';
+    const sealer = SecretSealer.fromKey(Buffer.alloc(32, 3));
+    const sealedRun = (jobId: string) =>
+      launchRun({ jobId }, { secrets: [{ env: 'TOKEN', value: sealer.seal('TOKEN', canary) }] });
+
+    it('are opened into the owned Secret', async () => {
+      const { handler, workloads } = setup(undefined, defaultRenderOptions, sealer);
+      const run = sealedRun('sealed-1');
+      await handler.handle(launchRecord(run));
+      const name = kubeJobName(run.jobId, 1);
+      expect(workloads.secrets.get(`default/${secretName(name)}`)?.data.TOKEN).toBe(Buffer.from(canary).toString('base64'));
+    });
+
+    it.each([
+      ['with another key', SecretSealer.fromKey(Buffer.alloc(32, 4)), /sealed with key .*, this service holds key/],
+      ['without a key', undefined, /has no seal key/],
+    ])('are refused %s: a rejected observation naming the field, no Job, no value anywhere', async (_, other, why) => {
+      const { handler, workloads, published, logLines } = setup(undefined, defaultRenderOptions, other);
+      const error = await handler.handle(launchRecord(sealedRun('sealed-2'))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LaunchRefusedError);
+      expect(workloads.jobs.size).toBe(0);
+      expect(workloads.secrets.size).toBe(0);
+      const rejected = published.map((p) => p.observation.rejected).find(Boolean);
+      expect(rejected?.violations).toEqual([{ field: 'spec.secrets[0].value', description: expect.stringMatching(why) }]);
+      expect(JSON.stringify(published) + logLines.join('\n') + String(error)).not.toContain(canary);
+    });
   });
 });

@@ -13,7 +13,9 @@ import {
   isAlreadyExists,
   isNotFound,
   isRetriable,
+  openSecret,
   type Logger,
+  type SecretSealer,
   type Violation,
 } from '@wharf/platform';
 import type { KubeJob, ObjectMeta } from '../kube/kube-objects';
@@ -38,6 +40,8 @@ export interface LaunchHandlerOptions {
   readonly publisher: Pick<ObservationPublisher, 'publish'>;
   readonly policy: LaunchPolicy & { readonly rejectUnknownFields: boolean };
   readonly render: RenderOptions;
+  /** Opens inline secret values the scheduler sealed (none: a sealed value is refused). */
+  readonly sealer?: SecretSealer;
   readonly logger: Logger;
   readonly now: () => Date;
   /** The informer cache, consulted before asking the apiserver where a run's Job is. */
@@ -116,10 +120,11 @@ export class LaunchHandler {
     return { command, unknown: [] };
   }
 
-  private async launch(command: LaunchRun, unknown: Violation[]): Promise<void> {
+  private async launch(sealed: LaunchRun, unknown: Violation[]): Promise<void> {
     const { policy, logger } = this.options;
-    const where = { jobId: command.jobId, run: command.run };
-    const violations = [...unknown, ...validateLaunchRun(command, policy)];
+    const where = { jobId: sealed.jobId, run: sealed.run };
+    const { command, violations: sealViolations } = this.openSecrets(sealed);
+    const violations = [...unknown, ...sealViolations, ...validateLaunchRun(command, policy)];
     // Rendered once: the pod-security proof and the create use the same objects.
     const rendered = violations.length === 0 ? renderRun(command, this.options.render) : undefined;
     const template = rendered?.job.spec?.template.spec;
@@ -142,6 +147,23 @@ export class LaunchHandler {
       if (created.uid) await this.discardSuspended(command, rendered, created.uid);
       throw new LaunchRefusedError('kubernetes refused the run', [{ field: '', description }], { context: where, cause: error });
     }
+  }
+
+  /** The run with its sealed secret values opened; a value that cannot be opened is a violation. */
+  private openSecrets(run: LaunchRun): { command: LaunchRun; violations: Violation[] } {
+    const spec = run.spec;
+    if (!spec || !spec.secrets.some((s) => s.value !== undefined)) return { command: run, violations: [] };
+    const violations: Violation[] = [];
+    const secrets = spec.secrets.map((s, i) => {
+      if (s.value === undefined) return s;
+      try {
+        return { ...s, value: openSecret(this.options.sealer, s.env, s.value) };
+      } catch (error) {
+        violations.push({ field: `spec.secrets[${i}].value`, description: (error as Error).message });
+        return s;
+      }
+    });
+    return { command: { ...run, spec: { ...spec, secrets } }, violations };
   }
 
   /** `created.uid`: set once the run's Job exists and is ours (created now or found). */

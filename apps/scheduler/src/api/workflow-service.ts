@@ -66,7 +66,7 @@ export async function prepareWorkflowSubmit(
       { field: 'idempotency_key', description: 'must be a DNS label: at most 63 lower-case letters, digits and "-"' },
     ]);
   }
-  const spec = workflowSpecOrThrow(request, options.limits);
+  const spec = options.engine.sealWorkflowSpec(workflowSpecOrThrow(request, options.limits));
   // A withItems list becomes one job's items: refuse now what the task's job would fail on later.
   const maxItems = options.engine.specLimits?.maxItems;
   if (maxItems !== undefined) {

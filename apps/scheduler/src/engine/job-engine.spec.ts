@@ -1,5 +1,5 @@
 import { JobState, type Observation } from '@wharf/contracts';
-import { createLogger, InvalidArgumentError, NotLeaderError, UnavailableError } from '@wharf/platform';
+import { createLogger, InvalidArgumentError, NotLeaderError, SecretSealer, UnavailableError } from '@wharf/platform';
 import { aQueue, aSpec } from '../domain/test-builders';
 import { EventHub } from '../state/event-hub';
 import { JobStore } from '../state/job-store';
@@ -9,7 +9,7 @@ import { JobEngine } from './job-engine';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-function engine(cluster = new MemoryKafka(), overrides: { now?: () => Date; onFenced?: () => void } = {}) {
+function engine(cluster = new MemoryKafka(), overrides: { now?: () => Date; onFenced?: () => void; sealer?: SecretSealer } = {}) {
   const store = new JobStore();
   const hub = new EventHub();
   const e = new JobEngine({
@@ -23,6 +23,7 @@ function engine(cluster = new MemoryKafka(), overrides: { now?: () => Date; onFe
     specLimits: defaultSpecLimits,
     retentionMs: 60_000,
     onFenced: overrides.onFenced,
+    sealer: overrides.sealer,
   });
   return { e, store, hub, cluster };
 }
@@ -42,6 +43,25 @@ describe('JobEngine', () => {
       /already exists with a different spec/,
     );
     await expect(e.submit('acme', { spec: aSpec({ image: '' }), idempotencyKey: '' })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('seals inline secret values before storing and launching, and stays idempotent', async () => {
+    const canary = 'canary-93c1-state';
+    const sealer = SecretSealer.fromKey(Buffer.alloc(32, 5));
+    const { e, cluster } = engine(new MemoryKafka(), { sealer });
+    await e.activate();
+    const secretSpec = { ...spec('with-secret'), secrets: [{ env: 'TOKEN', value: canary }, { env: 'REF', secretRef: { name: 'creds', key: 'k' } }] };
+    const first = await e.submit('acme', { spec: secretSpec, idempotencyKey: '' });
+    const again = await e.submit('acme', { spec: secretSpec, idempotencyKey: '' });
+    expect(again).toMatchObject({ created: false, record: { jobId: first.record.jobId } });
+    await e.admissionCycle();
+    const stored = cluster.records.get(first.record.jobId);
+    const launched = cluster.commands.find((c) => c.command.launch)?.command.launch;
+    for (const spec of [stored?.spec, launched?.spec]) {
+      expect(sealer.open('TOKEN', spec?.secrets[0]?.value ?? '')).toBe(canary);
+      expect(spec?.secrets[1]).toEqual({ env: 'REF', secretRef: { name: 'creds', key: 'k' } });
+    }
+    expect(JSON.stringify([...cluster.records.values(), cluster.commands, cluster.events])).not.toContain(canary);
   });
 
   it('admits within quota, launches, and follows observations to SUCCEEDED', async () => {

@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord, LaunchCommand, Observation, SubmitJobRequest, Workflow, WorkflowEvent } from '@wharf/contracts';
+import type { JobEvent, JobRecord, LaunchCommand, Observation, SubmitJobRequest, Workflow, WorkflowEvent, WorkflowSpec } from '@wharf/contracts';
 import {
   AlreadyExistsError,
   describeError,
@@ -8,9 +8,11 @@ import {
   retry,
   UnavailableError,
   type Logger,
+  type SecretSealer,
 } from '@wharf/platform';
 import { reduce, SpecConflict, type Transition } from '../domain/job-reducer';
 import { decideAdmissions } from '../domain/queue-admission';
+import { sealSubmit, sealWorkflowSpec } from '../domain/secret-sealing';
 import type { Limits, QueueConfig } from '../domain/queue-config';
 import { validateSubmit, type SpecLimits } from '../domain/spec-validator';
 import type { EventHub } from '../state/event-hub';
@@ -43,6 +45,8 @@ export interface JobEngineOptions {
   /** The committed workflows (a fresh store when not given). */
   readonly workflows?: WorkflowStore;
   readonly workflowLimits?: WorkflowLimits;
+  /** Seals inline secret values before they are stored (none: stored as sent). */
+  readonly sealer?: SecretSealer;
 }
 
 /** The outcome of a submit: the job, and whether this call created it. */
@@ -144,7 +148,7 @@ export class JobEngine {
 
   constructor(private readonly options: JobEngineOptions) {
     this.workflows = options.workflows ?? new WorkflowStore();
-    this.driver = new WorkflowDriver({ queues: options.queues, specLimits: options.specLimits, limits: options.workflowLimits });
+    this.driver = new WorkflowDriver({ queues: options.queues, specLimits: options.specLimits, limits: options.workflowLimits, sealer: options.sealer });
   }
 
   get queues(): readonly QueueConfig[] {
@@ -208,7 +212,7 @@ export class JobEngine {
   /** Validates and stores a submit. Thrown: InvalidArgumentError, AlreadyExistsError, NotLeaderError, UnavailableError. */
   submit(tenant: string, request: SubmitJobRequest): Promise<SubmitOutcome> {
     const queue = this.options.queues.find((q) => q.name === request.spec?.queue);
-    const result = validateSubmit(request, queue, this.options.specLimits);
+    const result = validateSubmit(sealSubmit(request, this.options.sealer), queue, this.options.specLimits);
     if (!result.ok) return Promise.reject(new InvalidArgumentError('invalid job', result.violations));
     const { jobId, specHash, spec } = result.value;
     return this.run((view, now) => {
@@ -242,6 +246,11 @@ export class JobEngine {
    * The spec was validated and authorized by the caller. An existing id with the same spec hash
    * answers the stored workflow; with another spec, AlreadyExistsError.
    */
+  /** The spec with its literal secret values sealed, as it must be hashed and stored. */
+  sealWorkflowSpec(spec: WorkflowSpec): WorkflowSpec {
+    return sealWorkflowSpec(spec, this.options.sealer);
+  }
+
   submitWorkflow(tenant: string, workflowId: string, spec: NonNullable<Workflow['spec']>, specHash: string): Promise<WorkflowSubmitOutcome> {
     return this.run(async (view, now) => {
       const existing = view.getWorkflow(workflowId);

@@ -1,6 +1,8 @@
 import { JobState, TaskState, type JobRecord, type Workflow, type WorkflowEvent } from '@wharf/contracts';
 import { isTerminal, reduce, SpecConflict, type Transition } from '../domain/job-reducer';
+import type { SecretSealer } from '@wharf/platform';
 import type { QueueConfig } from '../domain/queue-config';
+import { sealJobSpec } from '../domain/secret-sealing';
 import { validateSubmit, type SpecLimits } from '../domain/spec-validator';
 import {
   isWorkflowDone,
@@ -26,6 +28,8 @@ export interface WorkflowDriverOptions {
   readonly queues: readonly QueueConfig[];
   readonly specLimits: SpecLimits;
   readonly limits?: WorkflowLimits;
+  /** Seals the inline secret values of task jobs (none: stored as rendered). */
+  readonly sealer?: SecretSealer;
 }
 
 interface Pending {
@@ -121,7 +125,8 @@ export class WorkflowDriver {
           break;
         case 'submit-job': {
           const queue = this.options.queues.find((q) => q.name === action.spec.queue);
-          const checked = validateSubmit({ spec: action.spec, idempotencyKey: action.jobId }, queue, this.options.specLimits);
+          const spec = sealJobSpec(action.spec, this.options.sealer);
+          const checked = validateSubmit({ spec, idempotencyKey: action.jobId }, queue, this.options.specLimits);
           if (!checked.ok) {
             fail(action.jobId, `its job is invalid: ${checked.violations.map((v) => `${v.field}: ${v.description}`).join('; ')}`);
             break;

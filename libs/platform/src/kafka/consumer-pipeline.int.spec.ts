@@ -246,4 +246,47 @@ describe('ConsumerPipeline against a real broker', () => {
     expect(headerString(dead.headers, RecordHeaders.originalOffset)).toBe('1');
     expect(headerString(dead.headers, RecordHeaders.contentType)).toBe(ContentTypes.json);
   });
+
+  it('parks a record larger than the broker default (1 MiB) from a topic that allows it', async () => {
+    const topic = uniqueName('pipeline-large');
+    const admin = kafka.admin();
+    try {
+      await ensureTopics(admin, [{ topic, partitions: 1, maxMessageBytes: 4 * 1024 * 1024 }]);
+    } finally {
+      await admin.disconnect();
+    }
+    const large = Buffer.from(`{"commandId": "${'x'.repeat(2 * 1024 * 1024)}`);
+    const json = { [RecordHeaders.contentType]: ContentTypes.json };
+    await producer.send(topic, [{ key: 'large', value: large, headers: json }]);
+    await producer.sendMessage(topic, 'ok', Reply, Reply.fromPartial({ commandId: 'after' }));
+    const handled: string[] = [];
+    const pipeline = new ConsumerPipeline<Reply>({
+      kafka,
+      logger,
+      groupId: uniqueName('group'),
+      topics: [topic],
+      session,
+      dlq: producer,
+      message: { type: Reply, name: 'Reply' },
+      handle: async (record) => {
+        handled.push(record.message?.commandId ?? '');
+      },
+    });
+    stoppers.push(() => pipeline.stop());
+    await pipeline.start();
+    await eventually(() => expect(handled).toEqual(['after']), {
+      timeoutMs: 30_000,
+      description: 'the record after the large one',
+    });
+    const parked: KafkaRecord[] = [];
+    await eventually(
+      async () => {
+        parked.length = 0;
+        await readToEnd(kafka, dlqTopic(topic), (r) => void parked.push(r));
+        expect(parked).toHaveLength(1);
+      },
+      { timeoutMs: 30_000, description: 'the large DLQ record' },
+    );
+    expect(parked[0]?.value?.equals(large)).toBe(true);
+  });
 });

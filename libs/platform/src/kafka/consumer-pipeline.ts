@@ -71,6 +71,14 @@ export interface ConsumerPipelineOptions<T> {
   readonly partitionConcurrency?: number;
 }
 
+/**
+ * max.message.bytes of the `<topic>.dlq` topics the pipeline creates: a parked record is the
+ * original plus error headers, so it must fit where the original did, whatever limit its topic
+ * has (wharf.launch takes 8 MiB). A DLQ is small and rarely written; the headroom costs nothing,
+ * and a record too large for its DLQ would block its partition.
+ */
+export const dlqMaxMessageBytes = 16 * 1024 * 1024;
+
 /** Marks a failed heartbeat (a rebalance): it must leave the batch, not be retried or dead-lettered. */
 class HeartbeatFailed extends Error {
   override readonly name = 'HeartbeatFailed';
@@ -151,7 +159,11 @@ export class ConsumerPipeline<T = Buffer> implements Component {
       const partitions = this.options.dlqPartitions ?? 1;
       await ensureTopics(
         admin,
-        this.options.topics.map((topic) => ({ topic: dlqTopic(topic), partitions })),
+        this.options.topics.map((topic) => ({
+          topic: dlqTopic(topic),
+          partitions,
+          maxMessageBytes: dlqMaxMessageBytes,
+        })),
       );
     } finally {
       await admin.disconnect();

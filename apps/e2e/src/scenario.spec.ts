@@ -216,6 +216,7 @@ describe('loadScenarios', () => {
       'index-retries',
       'indexed-job',
       'job-succeeds',
+      'sealed-secret',
       'workflow-output',
     ]);
     for (const s of scenarios) {

@@ -12,7 +12,7 @@ export interface ServiceContext {
   readonly stackEnv: Record<string, string>;
   readonly quickDir: string;
   readonly token: string;
-  /** The key sealing inline secret values between the scheduler and job-launcher. */
+  /** The key sealing secrets between the scheduler and job-launcher / stream-ingest. */
   readonly sealKeyFile: string;
   readonly grpcPort: number;
   readonly ingressPort: number;
@@ -96,7 +96,11 @@ export const services: readonly ServiceDef[] = [
   },
   {
     name: 'stream-ingest',
-    args: (ctx) => configFile(ctx, 'stream-ingest', { ingress: { host: '127.0.0.1', port: ctx.ingressPort } }),
+    args: (ctx) =>
+      configFile(ctx, 'stream-ingest', {
+        ingress: { host: '127.0.0.1', port: ctx.ingressPort },
+        secrets: { sealKeyFile: ctx.sealKeyFile },
+      }),
     env: () => ({}),
   },
 ];

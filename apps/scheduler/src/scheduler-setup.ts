@@ -79,7 +79,7 @@ export function authenticatorFrom(config: SchedulerConfig): Authenticator {
 /** The sealer of inline secret values, or undefined (with a warning) when no key is configured. */
 export function sealerFrom(config: SchedulerConfig, logger: Logger): SecretSealer | undefined {
   if (config.secrets.sealKeyFile === '') {
-    logger.warn('secrets.sealKeyFile is not set: inline secret values are stored in Kafka unsealed, readable by anyone who can read wharf.jobs.state and wharf.launch');
+    logger.warn('secrets.sealKeyFile is not set: inline secret values and stream credentials are stored in Kafka unsealed, readable by anyone who can read wharf.jobs.state, wharf.launch and wharf.streams');
     return undefined;
   }
   const sealer = SecretSealer.fromFile(config.secrets.sealKeyFile);
@@ -166,6 +166,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
   const hub = new EventHub();
   const workflows = new WorkflowStore({ maxEventsPerWorkflow: config.watch.maxBufferedEvents });
   const fence = { onFenced: (): void => undefined };
+  const sealer = sealerFrom(config, logger);
   const engine = new JobEngine({
     store,
     hub,
@@ -201,7 +202,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     restoreEvents: config.state.restoreEvents,
     onFenced: () => fence.onFenced(),
     workflows,
-    sealer: sealerFrom(config, logger),
+    sealer,
   });
   const replies = new KafkaProducer({ kafka, logger, name: 'replies-producer' });
   const streamsTopic = config.streams.topic || ns(Topics.streams);
@@ -212,6 +213,7 @@ export function buildScheduler(deps: SchedulerDeps): Scheduler {
     log: new KafkaStreamLog({ kafka, producer: replies, logger, topic: streamsTopic, statusTopic: streamsStatusTopic, partitions: config.streams.partitions }),
     logger: logger.child({ component: 'stream-registry' }),
     defaults: streamDefaults(config),
+    sealer,
   });
   const preflight: WorkflowPreflight | undefined = deps.preflight ?? (kube ? kubePreflight(kube) : undefined);
   const leadership = new Leadership({

@@ -20,10 +20,13 @@ import {
   type ListStreamsResponse,
   type Stream,
 } from '@wharf/contracts';
+import { isSealed, SecretSealer } from '@wharf/platform';
 import { eventually, freePort, ManagedProcess, testInfra, uniqueName } from '@wharf/testing';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,6 +36,11 @@ const root = resolve(__dirname, '../../..');
 const RUNNING = StreamDesiredState.STREAM_DESIRED_STATE_RUNNING;
 const PAUSED = StreamDesiredState.STREAM_DESIRED_STATE_PAUSED;
 const TOKEN = 'bearer-s3cr3t-never-shown';
+// The scheduler seals stream credentials with this key; stream-ingest opens them with it.
+const sealKey = randomBytes(32);
+const sealKeyFile = join(mkdtempSync(join(tmpdir(), 'wharf-seal-')), 'seal.key');
+writeFileSync(sealKeyFile, sealKey.toString('base64'), { mode: 0o600 });
+const sealer = SecretSealer.fromKey(sealKey);
 
 /** Every record of a topic, tombstones included (value null), in arrival order. */
 async function followAll(kafka: Kafka, topic: string): Promise<{ records: { key: string; value: Buffer | null; headers: Record<string, unknown> }[]; consumer: Consumer }> {
@@ -106,7 +114,7 @@ describe('scheduler: StreamService and stream commands (real Kafka)', () => {
   const onTopic = (id: string) => specs.records.filter((r) => r.key === id);
 
   beforeAll(async () => {
-    scheduler = await startScheduler(ns);
+    scheduler = await startScheduler(ns, { secrets: { sealKeyFile } });
     client = new StreamServiceClient(scheduler.address, grpc.credentials.createInsecure());
     await streamsReady(client);
     producer = kafka.producer();
@@ -120,7 +128,7 @@ describe('scheduler: StreamService and stream commands (real Kafka)', () => {
     await scheduler?.stop();
   });
 
-  it('creates: the spec lands on <ns>.wharf.streams under the stream id, owned by the caller, generation 1, with its token; the answer redacts it', async () => {
+  it('creates: the spec lands on <ns>.wharf.streams under the stream id, owned by the caller, generation 1, with its token sealed; the answer redacts it', async () => {
     const created = await call<Stream>('createStream', { spec: specOf() });
     expect(created.spec).toMatchObject({ streamId: 'tweets', tenant: 'acme', generation: 1, desiredState: RUNNING });
     expect(created.spec?.source?.http?.bearerToken).toBe('[redacted]');
@@ -132,7 +140,12 @@ describe('scheduler: StreamService and stream commands (real Kafka)', () => {
       },
       { timeoutMs: 20_000, description: 'the spec on wharf.streams' },
     );
-    expect(decodeSpec(record as never)).toMatchObject({ streamId: 'tweets', tenant: 'acme', generation: 1, desiredState: RUNNING, source: { http: { bearerToken: TOKEN } } });
+    const stored = decodeSpec(record as never);
+    expect(stored).toMatchObject({ streamId: 'tweets', tenant: 'acme', generation: 1, desiredState: RUNNING });
+    const storedToken = stored?.source?.http?.bearerToken ?? '';
+    expect(isSealed(storedToken)).toBe(true);
+    expect(sealer.open('source.http.bearerToken', storedToken)).toBe(TOKEN);
+    expect((record as { value: Buffer }).value.includes(TOKEN)).toBe(false);
     // The same spec again is the same stream; another spec under the id is ALREADY_EXISTS.
     expect((await call<Stream>('createStream', { spec: specOf() })).spec?.generation).toBe(1);
     const conflict = await grpcError(call('createStream', { spec: specOf({ sink: { topic: 'elsewhere', serializer: '', headers: {}, compression: '', dlqTopic: '' } }) }));
@@ -273,7 +286,8 @@ describe('scheduler: StreamService and stream commands (real Kafka)', () => {
     expect(listed.streams.map((s) => [s.spec?.streamId, s.spec?.generation, s.spec?.desiredState])).toEqual([['tweets', 2, PAUSED]]);
     expect((await call<Stream>('resumeStream', { streamId: 'tweets' })).spec).toMatchObject({ generation: 3, desiredState: RUNNING });
     await eventually(() => expect(onTopic('tweets').map((r) => decodeSpec(r)?.generation)).toEqual([1, 2, 3]), { timeoutMs: 20_000, description: 'generation 3' });
-    expect(decodeSpec(onTopic('tweets')[2] as never)?.source?.http?.bearerToken).toBe(TOKEN);
+    // The token survived the restart (kept sealed, opening to the original).
+    expect(sealer.open('source.http.bearerToken', decodeSpec(onTopic('tweets')[2] as never)?.source?.http?.bearerToken ?? '')).toBe(TOKEN);
   });
 
   it('never returned the bearer token', () => {
@@ -306,7 +320,7 @@ describe('streams end to end: scheduler StreamService → wharf.streams → a st
 
   beforeAll(async () => {
     await admin.connect();
-    scheduler = await startScheduler(ns, { streams: { topic: Topics.streams, statusTopic: Topics.streamsStatus } });
+    scheduler = await startScheduler(ns, { streams: { topic: Topics.streams, statusTopic: Topics.streamsStatus }, secrets: { sealKeyFile } });
     client = new StreamServiceClient(scheduler.address, grpc.credentials.createInsecure());
     await streamsReady(client);
     const opsPort = await freePort();
@@ -325,6 +339,7 @@ describe('streams end to end: scheduler StreamService → wharf.streams → a st
         WHARF_OWNERSHIP_GROUP_ID: `${ns}.stream-ingest`,
         WHARF_STATUS_INTERVAL_MS: '1000',
         WHARF_STOP_DRAIN_MS: '2000',
+        WHARF_SECRETS_SEAL_KEY_FILE: sealKeyFile,
       },
       logFile: join(tmpdir(), `${ns}-stream-ingest.log`),
       ready: async () => {
@@ -406,5 +421,56 @@ describe('streams end to end: scheduler StreamService → wharf.streams → a st
         ).toContain('stopped'),
       { timeoutMs: 60_000, intervalMs: 250, description: 'a stopped status' },
     );
+  });
+
+  it('runs an HTTP source whose bearer token crossed wharf.streams sealed: stream-ingest opens it', async () => {
+    const token = `e2e-token-${randomBytes(6).toString('hex')}`;
+    const httpStreamId = `${streamId}-http`;
+    const httpSink = `${httpStreamId}-out`;
+    let authorized = 0;
+    const upstream: Server = createServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        res.writeHead(401).end('unauthorized\n');
+        return;
+      }
+      authorized++;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(Array.from({ length: 25 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as { port: number }).port;
+    try {
+      await call<Stream>('createStream', {
+        spec: StreamSpec.fromPartial({
+          streamId: httpStreamId,
+          source: { http: { url: `http://127.0.0.1:${port}/stream`, format: 'ndjson', bearerToken: token } },
+          sink: { topic: httpSink, serializer: 'bytes' },
+        }),
+      });
+      await eventually(
+        async () => {
+          const offsets = await admin.fetchTopicOffsets(httpSink);
+          expect(offsets.reduce((sum, o) => sum + Number(o.high), 0)).toBeGreaterThanOrEqual(25);
+        },
+        { timeoutMs: 120_000, intervalMs: 500, description: `records on ${httpSink}` },
+      );
+      expect(authorized).toBeGreaterThan(0);
+      // What stream-ingest read from wharf.streams: the token only in sealed form.
+      const specRecords = await followAll(kafka, Topics.streams);
+      try {
+        const mine = await eventually(() => {
+          const found = specRecords.records.filter((r) => r.key === httpStreamId && r.value);
+          expect(found.length).toBeGreaterThan(0);
+          return found;
+        });
+        for (const r of mine) expect((r.value as Buffer).includes(token)).toBe(false);
+      } finally {
+        await specRecords.consumer.disconnect();
+      }
+    } finally {
+      await call('deleteStream', { streamId: httpStreamId }).catch(() => undefined);
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
   });
 });

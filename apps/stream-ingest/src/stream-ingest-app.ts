@@ -1,5 +1,5 @@
 import type { StreamSpec } from '@wharf/contracts';
-import { createKafka, KafkaProducer, type Component, type Logger } from '@wharf/platform';
+import { createKafka, KafkaProducer, SecretSealer, type Component, type Logger } from '@wharf/platform';
 import type { Registry } from 'prom-client';
 import type { Clock } from '@wharf/platform';
 import type { StreamIngestConfig } from './config';
@@ -58,6 +58,7 @@ export function composeStreamIngest(
     clock,
     logger,
     defaults: config.limits,
+    sealer: config.secrets.sealKeyFile ? SecretSealer.fromFile(config.secrets.sealKeyFile) : undefined,
     batching: config.batching,
     topicPartitions: config.topics.partitions,
     stopDrainMs: config.stopDrainMs,

@@ -1,5 +1,6 @@
 import type { StreamSpec } from '@wharf/contracts';
-import { describeError, InvalidArgumentError, type Component, type Logger } from '@wharf/platform';
+import { describeError, InvalidArgumentError, type Component, type Logger, type SecretSealer } from '@wharf/platform';
+import { openStreamSecrets } from '@wharf/streams';
 import type { Clock } from '@wharf/platform';
 import type { DesiredStateSink, RecordSink, TopicEnsurer } from './ports';
 import { toStreamDefinition, type DefinitionDefaults, type StreamDefinition } from './stream-definition';
@@ -50,6 +51,8 @@ export interface StreamManagerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaults: DefinitionDefaults;
+  /** Opens the credentials the scheduler sealed (none: a sealed credential fails its stream). */
+  readonly sealer?: SecretSealer;
   readonly batching: BatchingOptions;
   /** Partitions of the sink and DLQ topics created for a stream. */
   readonly topicPartitions: number;
@@ -104,7 +107,7 @@ export class StreamManager implements Component, DesiredStateSink {
     if (known && generationOf(known.entry) > generation) return;
     let entry: DesiredStream;
     try {
-      entry = { kind: 'valid', definition: toStreamDefinition(spec, this.options.defaults) };
+      entry = { kind: 'valid', definition: toStreamDefinition(openStreamSecrets(spec, this.options.sealer), this.options.defaults) };
     } catch (error) {
       if (!(error instanceof InvalidArgumentError)) throw error;
       entry = { kind: 'invalid', id: spec.streamId, generation, error: error.message };

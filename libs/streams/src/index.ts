@@ -11,4 +11,5 @@ export * from './processor-chain';
 export * from './expression-compiler';
 export * from './record-serializer';
 export * from './stream-errors';
+export * from './stream-secrets';
 export * from './token-bucket';

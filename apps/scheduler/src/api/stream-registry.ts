@@ -21,22 +21,21 @@ import {
   type KafkaClient,
   type Logger,
   type RecordSender,
+  type SecretSealer,
   type Violation,
 } from '@wharf/platform';
-import { toStreamDefinition, type DefinitionDefaults } from '@wharf/streams';
+import { SECRET_HEADER, sealStreamSecrets, toStreamDefinition, type DefinitionDefaults } from '@wharf/streams';
 
 /** What responses show instead of a secret (bearer token, credential headers). */
 export const REDACTED = '[redacted]';
-
-/** Header names whose values are credentials: shown redacted, like the bearer token. */
-const SECRET_HEADER = /authorization|cookie|token|secret|password|api[-_]?key/i;
 
 /** The largest encoded spec accepted (wharf.streams keeps the broker's default record limit). */
 export const MAX_STREAM_SPEC_BYTES = 512 * 1024;
 
 /**
  * The public view of a spec: the HTTP source's bearer token and credential headers are
- * replaced by {@link REDACTED}. The stored spec keeps them (stream-ingest needs them).
+ * replaced by {@link REDACTED}. The stored spec keeps them for stream-ingest (sealed when the
+ * scheduler has a seal key).
  */
 export function redactStreamSpec(spec: StreamSpec): StreamSpec {
   const http = spec.source?.http;
@@ -164,6 +163,8 @@ export interface StreamRegistryOptions {
   readonly maxStatuses?: number;
   /** Backoff of a failed load. @default { minDelayMs: 500, maxDelayMs: 10_000 } */
   readonly loadRetry?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+  /** Seals the bearer token and credential headers before they are written (none: as sent). */
+  readonly sealer?: SecretSealer;
 }
 
 export interface CreateOutcome {
@@ -308,18 +309,19 @@ export class StreamRegistry implements Component {
    */
   create(tenant: string, requested: StreamSpec | undefined): Promise<CreateOutcome> {
     if (!requested) return Promise.reject(new InvalidArgumentError('invalid stream spec', [{ field: 'spec', description: 'is required' }]));
-    const spec: StreamSpec = {
+    const given: StreamSpec = {
       ...requested,
       tenant,
       generation: 1,
       desiredState: requested.desiredState || StreamDesiredState.STREAM_DESIRED_STATE_RUNNING,
     };
-    const id = spec.streamId;
+    const id = given.streamId;
     return this.serialized(id, async () => {
       this.requireLoaded();
       const existing = this.specs.get(id);
       if (existing && existing.tenant !== tenant) throw new PermissionDeniedError(`stream '${id}' belongs to another tenant`);
-      this.validate(spec, placeholderViolations(spec));
+      this.validate(given, placeholderViolations(given));
+      const spec = sealStreamSecrets(given, this.options.sealer);
       if (existing) {
         if (sameSpec(existing, spec, false)) return { stream: this.view(existing), created: false };
         throw new AlreadyExistsError(`stream '${id}' already exists with another spec (UpdateStream changes it)`);
@@ -340,13 +342,14 @@ export class StreamRegistry implements Component {
     return this.serialized(id, async () => {
       const existing = this.owned(tenant, id);
       const restored = restoreSecrets(requested, existing);
-      const spec: StreamSpec = {
+      const given: StreamSpec = {
         ...restored,
         tenant,
         generation: existing.generation + 1,
         desiredState: restored.desiredState || existing.desiredState,
       };
-      this.validate(spec, placeholderViolations(spec));
+      this.validate(given, placeholderViolations(given));
+      const spec = sealStreamSecrets(given, this.options.sealer);
       if (sameSpec(existing, spec, true)) return this.view(existing);
       await this.write(id, spec);
       return this.view(spec);

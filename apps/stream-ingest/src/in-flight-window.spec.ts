@@ -32,4 +32,14 @@ describe('InFlightWindow', () => {
     abort.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
   });
+
+  it('releases a batch at once and wakes a waiting source once', async () => {
+    const window = new InFlightWindow({ maxRecords: 10, maxBytes: 1000 });
+    for (let i = 0; i < 10; i++) window.add(20);
+    let wakes = 0;
+    const waiting = window.whenOpen().then(() => wakes++);
+    window.releaseMany(6, 120);
+    await waiting;
+    expect([window.records, window.bytes, wakes]).toEqual([4, 80, 1]);
+  });
 });

@@ -43,7 +43,12 @@ export class InFlightWindow {
   }
 
   release(bytes: number): void {
-    this.records -= 1;
+    this.releaseMany(1, bytes);
+  }
+
+  /** Releases `records` records of `bytes` bytes in all (a batch the sink acknowledged). */
+  releaseMany(records: number, bytes: number): void {
+    this.records -= records;
     this.bytes -= bytes;
     if (this.waiters.length > 0 && this.open) {
       const waiters = this.waiters;

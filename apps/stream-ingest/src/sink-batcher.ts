@@ -1,7 +1,7 @@
 import { RecordHeaders } from '@wharf/contracts';
 import { backoffDelay, describeError, isRetriable, type Logger } from '@wharf/platform';
 import { sleepOn, type Clock } from '@wharf/platform';
-import type { OutRecord, RecordSink } from './ports';
+import type { AckCallback, OutRecord, RecordSink } from './ports';
 import { StreamStoppedError } from './stream-errors';
 
 /** Extra DLQ headers stream-ingest adds to the platform's error headers. */
@@ -10,13 +10,27 @@ export const StreamHeaders = {
   errorStep: 'wharf-error-step',
 } as const;
 
-export interface SinkItem {
+/**
+ * One record on its way to Kafka. It is also the record handed to the sink (structurally an
+ * {@link OutRecord}: key, value, headers), so the way to Kafka allocates nothing more per record.
+ */
+export interface SinkItem extends OutRecord {
+  /** True: goes to the DLQ topic. */
   readonly dlq: boolean;
-  readonly record: OutRecord;
+  /** Size of the produced value (counted against maxBatchBytes and bytes out). */
   readonly bytes: number;
-  /** Called once: no error when acknowledged by the broker. */
-  readonly done: (error?: Error) => void;
+  /** Bytes the record holds in its stream's in-flight window until it is settled. */
+  readonly held: number;
+  /** The source's ack callback, if it wants one. */
+  readonly done: AckCallback | undefined;
 }
+
+/**
+ * Called once for every enqueued item, in enqueue order, in groups: without an error when the
+ * broker acknowledged them (in the sink topic, or in the DLQ when `item.dlq`), with one when
+ * they failed for good (or the batcher was closed).
+ */
+export type SettleItems = (items: readonly SinkItem[], error?: Error) => void;
 
 export interface SinkBatcherOptions {
   readonly sink: RecordSink;
@@ -31,8 +45,11 @@ export interface SinkBatcherOptions {
   readonly logger: Logger;
   /** @default { minDelayMs: 100, maxDelayMs: 5_000 } */
   readonly backoff?: { readonly minDelayMs: number; readonly maxDelayMs: number };
+  readonly settle: SettleItems;
   /** A send failed (it is being retried, or the record failed for good). */
   readonly onError?: (error: unknown) => void;
+  /** A batch was acknowledged (for the stream's stats). */
+  readonly onBatch?: (records: number) => void;
 }
 
 /**
@@ -41,13 +58,16 @@ export interface SinkBatcherOptions {
  * Batching adapts to the load with no linger: while one batch is in flight, the next one
  * accumulates and is sent as soon as the first is acknowledged (up to maxBatchRecords /
  * maxBatchBytes). One batch in flight per stream keeps records in order per key even when a
- * batch has to be retried: nothing later is sent before it.
+ * batch has to be retried: nothing later is sent before it. A batch is a run of consecutive
+ * records for the same topic (sink or DLQ), so order is kept across the two as well.
+ *
+ * Acks are per batch: one settle call for the whole batch, no callback or promise per record.
  *
  * Failures: retriable errors (broker down, timeouts) are retried with backoff until they pass
  * or the batcher is closed; meanwhile the queue grows only as far as the stream's in-flight
  * window lets its source read. A non-retriable rejection of a batch (too large…) is retried
  * record by record; a sink record the broker rejects on its own goes to the DLQ with the error;
- * a DLQ record it rejects fails its ack callback.
+ * a DLQ record it rejects fails.
  */
 export class SinkBatcher {
   private queue: SinkItem[] = [];
@@ -56,8 +76,13 @@ export class SinkBatcher {
   private closed: Error | undefined;
   private readonly abort = new AbortController();
   private idleWaiters: (() => void)[] = [];
+  private readonly maxRecords: number;
+  private readonly maxBytes: number;
 
-  constructor(private readonly options: SinkBatcherOptions) {}
+  constructor(private readonly options: SinkBatcherOptions) {
+    this.maxRecords = options.maxBatchRecords ?? 2_000;
+    this.maxBytes = options.maxBatchBytes ?? 1024 * 1024;
+  }
 
   get pending(): number {
     return this.queue.length - this.head;
@@ -65,7 +90,7 @@ export class SinkBatcher {
 
   enqueue(item: SinkItem): void {
     if (this.closed) {
-      item.done(this.closed);
+      this.options.settle([item], this.closed);
       return;
     }
     this.queue.push(item);
@@ -85,7 +110,7 @@ export class SinkBatcher {
     const rest = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
-    for (const item of rest) item.done(reason);
+    if (rest.length > 0) this.options.settle(rest, reason);
     if (!this.running) this.wakeIdle();
   }
 
@@ -95,22 +120,32 @@ export class SinkBatcher {
     for (const wake of waiters) wake();
   }
 
+  /** The next batch: consecutive records for the same topic, within the limits. */
   private takeBatch(): SinkItem[] {
-    const maxRecords = this.options.maxBatchRecords ?? 2_000;
-    const maxBytes = this.options.maxBatchBytes ?? 1024 * 1024;
-    const end = Math.min(this.queue.length, this.head + maxRecords);
-    let bytes = 0;
-    let i = this.head;
+    const queue = this.queue;
+    const first = this.head;
+    const dlq = (queue[first] as SinkItem).dlq;
+    const end = Math.min(queue.length, first + this.maxRecords);
+    let bytes = (queue[first] as SinkItem).bytes;
+    let i = first + 1;
     for (; i < end; i++) {
-      const size = (this.queue[i] as SinkItem).bytes;
-      if (i > this.head && bytes + size > maxBytes) break;
-      bytes += size;
+      const item = queue[i] as SinkItem;
+      if (item.dlq !== dlq || bytes + item.bytes > this.maxBytes) break;
+      bytes += item.bytes;
     }
-    const batch = this.queue.slice(this.head, i);
-    this.head = i;
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
+    let batch: SinkItem[];
+    if (first === 0 && i === queue.length) {
+      // Everything queued goes: hand over the array itself, start a new one.
+      batch = queue;
+      this.queue = [];
       this.head = 0;
+    } else {
+      batch = queue.slice(first, i);
+      this.head = i;
+      if (this.head > 4096 && this.head * 2 > queue.length) {
+        this.queue = queue.slice(this.head);
+        this.head = 0;
+      }
     }
     return batch;
   }
@@ -120,10 +155,8 @@ export class SinkBatcher {
     try {
       while (this.pending > 0 && !this.closed) {
         const batch = this.takeBatch();
-        const sinkItems = batch.filter((item) => !item.dlq);
-        const dlqItems = batch.filter((item) => item.dlq);
-        if (sinkItems.length > 0) await this.deliver(this.options.topic, sinkItems, false);
-        if (dlqItems.length > 0) await this.deliver(this.options.dlqTopic, dlqItems, true);
+        const dlq = (batch[0] as SinkItem).dlq;
+        await this.deliver(dlq ? this.options.dlqTopic : this.options.topic, batch, dlq);
       }
     } finally {
       this.running = false;
@@ -132,16 +165,16 @@ export class SinkBatcher {
     }
   }
 
-  /** Sends `items` until acknowledged; settles every item's callback. */
+  /** Sends `items` until acknowledged; settles every item. */
   private async deliver(topic: string, items: readonly SinkItem[], dlq: boolean): Promise<void> {
     const outcome = await this.sendWithRetry(topic, items);
     if (outcome === 'ok') {
-      for (const item of items) item.done();
+      this.options.onBatch?.(items.length);
+      this.options.settle(items);
       return;
     }
     if (outcome === 'closed') {
-      const reason = this.closed ?? new StreamStoppedError('stream stopped');
-      for (const item of items) item.done(reason);
+      this.options.settle(items, this.closed ?? new StreamStoppedError('stream stopped'));
       return;
     }
     // Rejected for good: find the culprit record by record.
@@ -156,23 +189,22 @@ export class SinkBatcher {
         { streamId: this.options.streamId, topic, err: describeError(error) },
         'the broker rejected a dead-letter record; it is reported as failed',
       );
-      item.done(error instanceof Error ? error : new Error(String(error)));
+      this.options.settle(items, error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const headers: Record<string, string | Buffer> = { ...(item.record.headers ?? {}) };
+    const headers: Record<string, string | Buffer> = { ...(item.headers ?? {}) };
     headers[RecordHeaders.error] = describeError(error).slice(0, 4096);
     headers[RecordHeaders.errorType] = error instanceof Error ? error.name : typeof error;
     headers[StreamHeaders.errorStep] = 'sink.produce';
     headers[StreamHeaders.streamId] = this.options.streamId;
-    const dlqItem: SinkItem = { ...item, dlq: true, record: { ...item.record, headers } };
+    const dlqItem: SinkItem = { ...item, dlq: true, headers };
     await this.deliver(this.options.dlqTopic, [dlqItem], true);
   }
 
   private async sendWithRetry(
     topic: string,
-    items: readonly SinkItem[],
+    records: readonly SinkItem[],
   ): Promise<'ok' | 'closed' | { readonly error: unknown }> {
-    const records = items.map((item) => item.record);
     const backoff = this.options.backoff ?? { minDelayMs: 100, maxDelayMs: 5_000 };
     for (let attempt = 1; ; attempt++) {
       if (this.closed) return 'closed';

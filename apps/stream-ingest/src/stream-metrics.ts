@@ -10,6 +10,7 @@ const counters: readonly [name: string, help: string, field: keyof Omit<StreamCo
   ['wharf_stream_errors_total', 'Processing, source and sink errors of a stream.', 'errors'],
   ['wharf_stream_bytes_in_total', 'Bytes a stream received from its source.', 'bytesIn'],
   ['wharf_stream_bytes_out_total', 'Bytes a stream wrote to its sink topic.', 'bytesOut'],
+  ['wharf_stream_sink_batches_total', 'Produce requests of a stream the broker acknowledged (records ÷ batches = batch size).', 'batches'],
 ];
 
 /**

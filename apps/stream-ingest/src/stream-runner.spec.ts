@@ -153,4 +153,76 @@ describe('StreamRunner', () => {
     await new Promise((resolve) => runner.submit({ value: Buffer.from('v'), headers: { 'sse-id': '42' } }, resolve));
     expect(sink.headers('orders-out')).toEqual([{ origin: 'edna', 'sse-id': '42' }]);
   });
+
+  it('without processors and with the bytes serializer, hands the source\'s own Buffer to the sink', async () => {
+    const sink = new FakeSink();
+    const runner = runnerWith(sink, new FakeClock(), {
+      sink: { topic: 'orders-out', serializer: 'bytes', headers: { origin: 'edna' }, compression: '', dlqTopic: '' },
+    });
+    const value = Buffer.from('{"not":"re-encoded"}');
+    const outcomes: unknown[] = [];
+    await new Promise<void>((resolve) =>
+      runner.submit({ value }, (error, outcome) => {
+        outcomes.push(error ?? outcome);
+        resolve();
+      }),
+    );
+    await new Promise((resolve) => runner.submit({ value: Buffer.from('b'), headers: { 'sse-id': '7' } }, resolve));
+    expect(sink.written[0]?.record.value).toBe(value); // the same bytes: no decode, no copy
+    expect(outcomes).toEqual(['written']);
+    expect(sink.headers('orders-out')).toEqual([{ origin: 'edna' }, { origin: 'edna', 'sse-id': '7' }]);
+    expect(runner.counters).toMatchObject({ recordsIn: 2, recordsOut: 2, bytesIn: value.length + 1, bytesOut: value.length + 1 });
+    expect(runner.inFlight).toBe(0);
+    expect(runner.window.bytes).toBe(0);
+  });
+
+  it('settles a whole batch at once: window, counters and every ack callback', async () => {
+    const sink = new FakeSink();
+    sink.auto = false;
+    const runner = runnerWith(sink);
+    const results = submitAll(runner, ['a', 'bb', 'ccc', 'dddd']);
+    await flushPromises();
+    sink.pending.shift()?.resolve(); // the first record, alone
+    await flushPromises();
+    expect(runner.inFlight).toBe(3);
+    expect(runner.window.bytes).toBe(9);
+    sink.pending.shift()?.resolve(); // the other three, one batch
+    expect(await results).toEqual([undefined, undefined, undefined, undefined]);
+    expect(runner.inFlight).toBe(0);
+    expect(runner.window.bytes).toBe(0);
+    expect(runner.counters).toMatchObject({ recordsOut: 4, bytesOut: 10, batches: 2 });
+  });
+
+  it('reports a record the broker rejected and the DLQ took as dead-lettered, not written', async () => {
+    const sink = new FakeSink();
+    const runner = runnerWith(sink);
+    const original = sink.send.bind(sink);
+    sink.send = (topic, records) =>
+      topic === 'orders-out' && records.some((r) => r.value?.toString() === 'huge')
+        ? Promise.reject(new InvalidArgumentError('MESSAGE_TOO_LARGE'))
+        : original(topic, records);
+    const outcomes = await Promise.all(
+      ['ok', 'huge'].map((v) => new Promise((resolve) => runner.submit({ value: Buffer.from(v) }, (error, outcome) => resolve(error ?? outcome)))),
+    );
+    expect(outcomes).toEqual(['written', 'dead-lettered']);
+    expect(runner.counters).toMatchObject({ recordsIn: 2, recordsOut: 1, dlq: 1 });
+    expect(runner.inFlight).toBe(0);
+  });
+
+  it('fails every record still queued when it stops, with one window release', async () => {
+    const sink = new FakeSink();
+    sink.auto = false;
+    const clock = new FakeClock();
+    const runner = runnerWith(sink, clock);
+    const results = submitAll(runner, Array.from({ length: 250 }, (_, i) => `r${i}`));
+    await flushPromises();
+    const stopping = runner.stop(10);
+    await clock.advance(10);
+    await stopping;
+    const settled = await results;
+    expect(settled.every((e) => e instanceof StreamStoppedError)).toBe(true);
+    expect(runner.inFlight).toBe(0);
+    expect(runner.window.bytes).toBe(0);
+    expect(runner.counters.recordsOut).toBe(0);
+  });
 });

@@ -2,9 +2,9 @@ import { RecordHeaders } from '@wharf/contracts';
 import { describeError, type Logger } from '@wharf/platform';
 import type { Clock } from '@wharf/platform';
 import { InFlightWindow } from './in-flight-window';
-import type { AckCallback, OutRecord, RecordOutcome, RecordSink } from './ports';
+import type { AckCallback, RecordOutcome, RecordSink } from './ports';
 import { compileProcessors, runSteps, type ProcessorStep, type StepOutcome, type StreamRecord } from './processor-chain';
-import { serializerFor, type RecordSerializer } from './record-serializer';
+import { serializerFor, Serializers, type RecordSerializer } from './record-serializer';
 import { SinkBatcher, StreamHeaders, type SinkItem } from './sink-batcher';
 import type { StreamDefinition } from './stream-definition';
 import { RecordRejectedError, StreamStoppedError } from './stream-errors';
@@ -26,11 +26,13 @@ export interface StreamCounters {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  /** Produce requests the sink acknowledged (records out ÷ batches = the average batch). */
+  batches: number;
   lastError: string;
 }
 
 export function emptyCounters(): StreamCounters {
-  return { recordsIn: 0, recordsOut: 0, filtered: 0, dlq: 0, errors: 0, bytesIn: 0, bytesOut: 0, lastError: '' };
+  return { recordsIn: 0, recordsOut: 0, filtered: 0, dlq: 0, errors: 0, bytesIn: 0, bytesOut: 0, batches: 0, lastError: '' };
 }
 
 export interface BatchingOptions {
@@ -51,6 +53,7 @@ export interface StreamRunnerOptions {
 /** Shared by every record without source headers (nothing writes to a record's headers). */
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** A record waiting for (or in) the processors. */
 interface Item {
   readonly record: StreamRecord;
   readonly bytes: number;
@@ -66,6 +69,11 @@ interface Item {
  * Each record's ack callback runs once: when it is in the sink topic, in the DLQ, or dropped by
  * a filter — or with {@link StreamStoppedError} when the stream stopped first. Sources advance
  * their positions only on success.
+ *
+ * Direct lane: a stream without processors whose serializer passes bytes through unchanged
+ * (`bytes`) has nothing to do per record but hand it to the batcher: the value goes to Kafka
+ * as the very Buffer the source delivered (no decode, no copy), with no intermediate record,
+ * queue or promise. Acks are settled per batch (one window release, one counter update).
  */
 export class StreamRunner {
   readonly window: InFlightWindow;
@@ -74,6 +82,10 @@ export class StreamRunner {
   private readonly serialize: RecordSerializer;
   private readonly batcher: SinkBatcher;
   private readonly sinkHeaders: Readonly<Record<string, string>>;
+  /** The sink headers as one shared object (undefined when there are none). */
+  private readonly fixedHeaders: Readonly<Record<string, string>> | undefined;
+  /** No processors and a pass-through serializer: see the class comment. */
+  private readonly direct: boolean;
   private readonly abort = new AbortController();
   private queue: Item[] = [];
   private head = 0;
@@ -88,6 +100,8 @@ export class StreamRunner {
     this.steps = compileProcessors(definition.processors, { streamId: definition.id, clock: options.clock }).steps;
     this.serialize = serializerFor(definition.sink.serializer);
     this.sinkHeaders = definition.sink.headers;
+    this.fixedHeaders = Object.keys(this.sinkHeaders).length > 0 ? Object.freeze({ ...this.sinkHeaders }) : undefined;
+    this.direct = this.steps.length === 0 && definition.sink.serializer === Serializers.bytes;
     this.batcher = new SinkBatcher({
       sink: options.sink,
       topic: definition.sink.topic,
@@ -98,6 +112,8 @@ export class StreamRunner {
       maxBatchRecords: options.batching?.maxBatchRecords,
       maxBatchBytes: options.batching?.maxBatchBytes,
       onError: (error) => this.noteError(error),
+      onBatch: () => this.counters.batches++,
+      settle: (items, error) => this.settleItems(items, error),
     });
   }
 
@@ -119,13 +135,19 @@ export class StreamRunner {
       done?.(new StreamStoppedError('the stream is stopping'));
       return;
     }
-    const bytes = input.value.length;
+    const value = input.value;
+    const bytes = value.length;
     this.window.add(bytes);
     this.counters.recordsIn++;
     this.counters.bytesIn += bytes;
+    if (this.direct) {
+      const headers = input.headers ? this.headersOf(input.headers) : this.fixedHeaders;
+      this.batcher.enqueue({ key: input.key ?? null, value, headers, dlq: false, bytes, held: bytes, done });
+      return;
+    }
     const record: StreamRecord = {
-      value: input.value,
-      raw: input.value,
+      value,
+      raw: value,
       key: input.key ?? null,
       headers: input.headers ? { ...input.headers } : NO_HEADERS,
     };
@@ -155,7 +177,7 @@ export class StreamRunner {
     const rest = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
-    for (const item of rest) this.settle(item, reason);
+    for (const item of rest) this.settle(item.bytes, item.done, reason);
   }
 
   private pump(): void {
@@ -188,7 +210,7 @@ export class StreamRunner {
   private processed(item: Item, outcome: StepOutcome): void {
     if (outcome === 'drop') {
       this.counters.filtered++;
-      this.settle(item, undefined, 'filtered');
+      this.settle(item.bytes, item.done, undefined, 'filtered');
       return;
     }
     let value: Buffer;
@@ -198,26 +220,13 @@ export class StreamRunner {
       this.rejected(item, error);
       return;
     }
-    const headers = this.headersOf(item.record.headers);
-    const record: OutRecord = headers ? { key: item.record.key, value, headers } : { key: item.record.key, value };
-    const size = value.length;
-    this.batcher.enqueue({
-      dlq: false,
-      record,
-      bytes: size,
-      done: (error) => {
-        if (!error) {
-          this.counters.recordsOut++;
-          this.counters.bytesOut += size;
-        }
-        this.settle(item, error, 'written');
-      },
-    });
+    const headers = item.record.headers === NO_HEADERS ? this.fixedHeaders : this.headersOf(item.record.headers);
+    this.batcher.enqueue({ key: item.record.key, value, headers, dlq: false, bytes: value.length, held: item.bytes, done: item.done });
   }
 
   private rejected(item: Item, error: unknown): void {
     if (this.abort.signal.aborted || error instanceof StreamStoppedError) {
-      this.settle(item, error instanceof Error ? error : new StreamStoppedError('stream stopped'));
+      this.settle(item.bytes, item.done, error instanceof Error ? error : new StreamStoppedError('stream stopped'));
       return;
     }
     if (!(error instanceof RecordRejectedError)) {
@@ -230,23 +239,50 @@ export class StreamRunner {
     headers[RecordHeaders.errorType] = error instanceof Error ? error.name : typeof error;
     headers[StreamHeaders.errorStep] = error instanceof RecordRejectedError ? error.step : 'processors';
     headers[StreamHeaders.streamId] = this.id;
-    const dlqItem: SinkItem = {
-      dlq: true,
-      record: { key: item.record.key, value: item.record.raw, headers },
-      bytes: item.bytes,
-      done: (sendError) => {
-        if (!sendError) this.counters.dlq++;
-        this.settle(item, sendError, 'dead-lettered');
-      },
-    };
-    this.batcher.enqueue(dlqItem);
+    const raw = item.record.raw;
+    this.batcher.enqueue({ key: item.record.key, value: raw, headers, dlq: true, bytes: raw.length, held: item.bytes, done: item.done });
   }
 
-  private settle(item: Item, error?: unknown, outcome?: RecordOutcome): void {
-    this.window.release(item.bytes);
+  /** Settles what the batcher finished: one window release and counter update per group. */
+  private settleItems(items: readonly SinkItem[], error?: Error): void {
+    let held = 0;
+    let out = 0;
+    let bytesOut = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as SinkItem;
+      held += item.held;
+      if (!item.dlq) {
+        out++;
+        bytesOut += item.bytes;
+      }
+    }
+    if (error === undefined) {
+      this.counters.recordsOut += out;
+      this.counters.bytesOut += bytesOut;
+      this.counters.dlq += items.length - out;
+    } else if (!(error instanceof StreamStoppedError)) {
+      this.noteError(error);
+      this.counters.errors += items.length - 1; // one error per record not delivered
+    }
+    this.window.releaseMany(items.length, held);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as SinkItem;
+      if (item.done === undefined) continue;
+      if (error === undefined) item.done(undefined, item.dlq ? 'dead-lettered' : 'written');
+      else item.done(error);
+    }
+    this.wakeDrained();
+  }
+
+  private settle(held: number, done: AckCallback | undefined, error?: unknown, outcome?: RecordOutcome): void {
+    this.window.release(held);
     if (error !== undefined && !(error instanceof StreamStoppedError)) this.noteError(error);
-    if (error === undefined) item.done?.(undefined, outcome);
-    else item.done?.(error instanceof Error ? error : new Error(String(error)));
+    if (error === undefined) done?.(undefined, outcome);
+    else done?.(error instanceof Error ? error : new Error(String(error)));
+    this.wakeDrained();
+  }
+
+  private wakeDrained(): void {
     if (this.window.records === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];

@@ -58,6 +58,8 @@ export async function startSchedulerProcess(namespace: string, extraEnv: Record<
       WHARF_OPS_PORT: String(opsPort),
       WHARF_STATE_NAMESPACE: namespace,
       WHARF_LOG_LEVEL: 'warn',
+      // WHARF_BENCH_CPU_PROF=<dir>: the scheduler writes a V8 CPU profile there when it stops.
+      ...(process.env['WHARF_BENCH_CPU_PROF'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['WHARF_BENCH_CPU_PROF']}` } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

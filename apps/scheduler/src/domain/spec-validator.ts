@@ -279,10 +279,25 @@ export function validateSubmit(
 
 /** requests × parallelism of a stored (normalized) spec. */
 export function demandOf(spec: JobSpec | undefined): Demand {
-  const parallelism = Math.max(1, spec?.parallelism ?? 1);
-  return {
-    cpu: (parseCpu(spec?.resources?.cpu ?? '') ?? 0) * parallelism,
-    memory: (parseMemory(spec?.resources?.memory ?? '') ?? 0) * parallelism,
-    gpu: Math.max(0, spec?.resources?.gpu ?? 0) * parallelism,
-  };
+  return demandOfResources(spec?.resources?.cpu ?? '', spec?.resources?.memory ?? '', spec?.resources?.gpu ?? 0, spec?.parallelism ?? 1);
+}
+
+/** Parsed quantities by text: a store of many jobs holds few distinct requests. */
+const parsedCpu = new Map<string, number>();
+const parsedMemory = new Map<string, number>();
+
+function cached(cache: Map<string, number>, text: string, parse: (text: string) => number | undefined): number {
+  let value = cache.get(text);
+  if (value === undefined) {
+    value = parse(text) ?? 0;
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(text, value);
+  }
+  return value;
+}
+
+/** requests × parallelism from the resource fields of a stored spec (parallelism below 1 counts as 1). */
+export function demandOfResources(cpu: string, memory: string, gpu: number, parallelism: number): Demand {
+  const p = Math.max(1, parallelism);
+  return { cpu: cached(parsedCpu, cpu, parseCpu) * p, memory: cached(parsedMemory, memory, parseMemory) * p, gpu: Math.max(0, gpu) * p };
 }

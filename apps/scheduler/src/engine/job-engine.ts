@@ -178,12 +178,14 @@ export class JobEngine {
     hub.clear();
     const workflows = this.workflows;
     workflows.clear();
-    const records = await log.readRecords((jobId, record) => (record ? store.put(record) : store.remove(jobId)));
+    const records = log.readEncodedRecords
+      ? await log.readEncodedRecords((jobId, encoded) => (encoded ? store.putEncoded(jobId, encoded.bytes, encoded.contentType) : store.remove(jobId)))
+      : await log.readRecords((jobId, record) => (record ? store.put(record) : store.remove(jobId)));
     await log.readWorkflows((workflowId, record) => (record ? workflows.put(record) : workflows.remove(workflowId)));
     let events = 0;
     if (this.options.restoreEvents ?? true) {
       events = await log.readEvents((event, position) => {
-        if (store.get(event.jobId)) hub.publish({ event, position });
+        if (store.has(event.jobId)) hub.publish({ event, position });
       });
       await log.readWorkflowEvents((event) => {
         if (workflows.get(event.workflowId)) workflows.publish(event);

@@ -1,4 +1,4 @@
-import { JobEvent, JobRecord, LaunchCommand, Topics, Workflow, WorkflowEvent, contentTypeOf, decodeMessage } from '@wharf/contracts';
+import { JobEvent, JobRecord, LaunchCommand, Topics, Workflow, WorkflowEvent, contentTypeOf, decodeMessage, type ContentType } from '@wharf/contracts';
 import {
   ensureTopics,
   messageRecord,
@@ -55,14 +55,15 @@ function recordBytes(record: ProducerRecord): number {
 }
 
 /**
- * Splits `records` (in order) into consecutive sends such that no partition receives more than
+ * Splits `records` (in order) into consecutive sends such that no partition (as named by
+ * `partitionOfRecord`: a number, or any key such as topic and partition) receives more than
  * `maxBytes` in one send, unless a single record is larger. Records of a partition keep their
  * order: the sends go one after another.
  */
-export function splitForSend<T extends ProducerRecord>(records: readonly T[], partitionOfRecord: (record: T) => number, maxBytes: number): T[][] {
+export function splitForSend<T extends ProducerRecord>(records: readonly T[], partitionOfRecord: (record: T) => number | string, maxBytes: number): T[][] {
   const sends: T[][] = [];
   let current: T[] = [];
-  const used = new Map<number, number>();
+  const used = new Map<number | string, number>();
   for (const record of records) {
     const partition = partitionOfRecord(record);
     const size = recordBytes(record);
@@ -79,27 +80,17 @@ export function splitForSend<T extends ProducerRecord>(records: readonly T[], pa
   return sends;
 }
 
-type ProducerConfig = NonNullable<Parameters<KafkaClient['producer']>[0]>;
-
 /**
- * The client the transactional producer is built from, with a fast retry. Right after a commit
- * the broker still writes the transaction markers, and the next transaction's first request is
- * answered CONCURRENT_TRANSACTIONS for a few milliseconds; with the client's default retry
- * (300 ms first delay) every back-to-back transaction would wait 300 ms. The Java client uses a
- * 20 ms backoff here. (Asked upstream: a `retry` option on the platform TransactionalProducer.)
+ * The retry of the transactional producer. Right after a commit the broker still writes the
+ * transaction markers, and the next transaction's first request is answered
+ * CONCURRENT_TRANSACTIONS for a few milliseconds; with the client's default retry (300 ms
+ * first delay) every back-to-back transaction would wait 300 ms. The Java client uses a 20 ms
+ * backoff here; this starts at 3 ms and grows 1.25× per retry, capped at 1 s, 40 retries.
  */
-export function withFastRetry(kafka: KafkaClient): KafkaClient {
-  return new Proxy(kafka, {
-    get(target, property) {
-      if (property === 'producer') {
-        return (config: ProducerConfig) =>
-          target.producer({ ...config, retry: { initialRetryTime: 3, maxRetryTime: 1_000, retries: 40, factor: 0.2, multiplier: 1.25 } });
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
+export const stateProducerRetry = { initialRetryTime: 3, maxRetryTime: 1_000, retries: 40, factor: 0.2, multiplier: 1.25 };
+
+/** A record of one commit, with the topic it goes to. */
+type TopicRecord = ProducerRecord & { readonly topic: string };
 
 /**
  * The state log on Kafka: one transaction per commit over wharf.jobs.state (compacted),
@@ -148,7 +139,9 @@ export class KafkaStateLog implements StateLog {
     }
     if (this.eventPartitions < 1) throw new UnavailableError(`topic ${this.topics.events} has no partitions`);
     const producer = new TransactionalProducer({
-      kafka: withFastRetry(this.options.kafka),
+      kafka: this.options.kafka,
+      retry: stateProducerRetry,
+      coordinatorCacheMs: 1_000,
       logger: this.options.logger,
       transactionalId: this.options.transactionalId,
       transactionTimeoutMs: this.options.transactionTimeoutMs ?? 30_000,
@@ -161,41 +154,45 @@ export class KafkaStateLog implements StateLog {
   async commit(batch: CommitBatch): Promise<EventPosition[]> {
     const producer = this.producer;
     if (!producer) throw new UnavailableError('the state log is not open');
-    const stateRecords: ProducerRecord[] = batch.records.map(({ jobId, record }) =>
-      record ? messageRecord(jobId, JobRecord, record) : { key: jobId, value: null },
-    );
-    const partitions = batch.events.map((event) => partitionOf(event.jobId, this.eventPartitions));
-    const eventRecords: ProducerRecord[] = batch.events.map((event, i) => ({
-      ...messageRecord(event.jobId, JobEvent, event),
-      partition: partitions[i] as number,
-    }));
-    const launchRecords = batch.commands.map(({ jobId, command }) => messageRecord(jobId, LaunchCommand, command));
-    const workflowRecords: ProducerRecord[] = (batch.workflows ?? []).map(({ workflowId, record }) =>
-      record ? messageRecord(workflowId, Workflow, record) : { key: workflowId, value: null },
-    );
-    const workflowEventRecords = (batch.workflowEvents ?? []).map((event) => messageRecord(event.workflowId, WorkflowEvent, event));
+    const { state, events, launch, workflows, workflowEvents } = this.topics;
+    // Every topic of the commit in one list, encoded before the transaction starts; each send
+    // below is one AddPartitionsToTxn and one Produce round trip for all topics together.
+    const records: TopicRecord[] = [];
+    for (const { jobId, record } of batch.records) {
+      records.push(record ? { ...messageRecord(jobId, JobRecord, record), topic: state } : { key: jobId, value: null, topic: state });
+    }
+    for (const event of batch.events) {
+      records.push({ ...messageRecord(event.jobId, JobEvent, event), partition: partitionOf(event.jobId, this.eventPartitions), topic: events });
+    }
+    for (const { jobId, command } of batch.commands) records.push({ ...messageRecord(jobId, LaunchCommand, command), topic: launch });
+    for (const { workflowId, record } of batch.workflows ?? []) {
+      records.push(record ? { ...messageRecord(workflowId, Workflow, record), topic: workflows } : { key: workflowId, value: null, topic: workflows });
+    }
+    for (const event of batch.workflowEvents ?? []) records.push({ ...messageRecord(event.workflowId, WorkflowEvent, event), topic: workflowEvents });
     const maxBytes = this.options.maxBatchBytes ?? 900_000;
+    const sends = splitForSend(records, (r) => `${r.topic}\u0000${this.partitionOfRecord(r.topic, r)}`, maxBytes);
     return producer.runTransaction(async (tx) => {
-      const send = async (topic: string, records: readonly ProducerRecord[]): Promise<void> => {
-        for (const part of splitForSend(records, (r) => this.partitionOfRecord(topic, r), maxBytes)) await tx.send(topic, part);
-      };
-      await send(this.topics.state, stateRecords);
-      // Events: each send's records of one partition are written in order from its base offset.
       const positions: EventPosition[] = [];
-      for (const part of splitForSend(eventRecords, (r) => r.partition as number, maxBytes)) {
-        const produced = await tx.send(this.topics.events, part);
+      for (const send of sends) {
+        const byTopic = new Map<string, ProducerRecord[]>();
+        for (const record of send) {
+          const list = byTopic.get(record.topic);
+          if (list) list.push(record);
+          else byTopic.set(record.topic, [record]);
+        }
+        const produced = await tx.sendBatch([...byTopic].map(([topic, list]) => ({ topic, records: list })));
+        // Events: each send's records of one partition are written in order from its base offset.
+        const eventRecords = byTopic.get(events);
+        if (!eventRecords) continue;
         const next = new Map<number, bigint>();
-        for (const p of produced) next.set(p.partition, BigInt(p.baseOffset));
-        for (const record of part) {
+        for (const p of produced) if (p.topic === events) next.set(p.partition, BigInt(p.baseOffset));
+        for (const record of eventRecords) {
           const partition = record.partition as number;
           const offset = next.get(partition) ?? -1n;
           next.set(partition, offset + 1n);
           positions.push({ partition, offset: offset.toString() });
         }
       }
-      await send(this.topics.launch, launchRecords);
-      await send(this.topics.workflows, workflowRecords);
-      await send(this.topics.workflowEvents, workflowEventRecords);
       return positions;
     });
   }
@@ -217,6 +214,20 @@ export class KafkaStateLog implements StateLog {
         const jobId = r.key.toString('utf8');
         if (r.value === null) onRecord(jobId, null);
         else onRecord(jobId, decodeMessage(JobRecord, 'JobRecord', r.value, contentTypeOf(r.headers, r.value)));
+      },
+      { logger: this.options.logger },
+    );
+  }
+
+  async readEncodedRecords(onRecord: (jobId: string, encoded: { readonly bytes: Uint8Array; readonly contentType: ContentType } | null) => void): Promise<number> {
+    return readToEnd(
+      this.options.kafka,
+      this.topics.state,
+      (r) => {
+        if (!r.key) return;
+        const jobId = r.key.toString('utf8');
+        if (r.value === null) onRecord(jobId, null);
+        else onRecord(jobId, { bytes: r.value, contentType: contentTypeOf(r.headers, r.value) });
       },
       { logger: this.options.logger },
     );

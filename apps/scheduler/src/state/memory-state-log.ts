@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord, Workflow, WorkflowEvent } from '@wharf/contracts';
+import { ContentTypes, encodeMessage, JobRecord, type ContentType, type JobEvent, type Workflow, type WorkflowEvent } from '@wharf/contracts';
 import { NotLeaderError } from '@wharf/platform';
 import type { CommitBatch, EventPosition, StateLog } from './state-log';
 
@@ -43,6 +43,14 @@ export class MemoryStateLog implements StateLog {
 
   async readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number> {
     for (const [jobId, record] of this.cluster.records) onRecord(jobId, record);
+    return this.cluster.records.size;
+  }
+
+  /** The records encoded as the Kafka state log stores them (protobuf), for restores that decode lazily. */
+  async readEncodedRecords(onRecord: (jobId: string, encoded: { bytes: Uint8Array; contentType: ContentType } | null) => void): Promise<number> {
+    for (const [jobId, record] of this.cluster.records) {
+      onRecord(jobId, record ? { bytes: encodeMessage(JobRecord, record), contentType: ContentTypes.protobuf } : null);
+    }
     return this.cluster.records.size;
   }
 

@@ -1,4 +1,4 @@
-import type { JobEvent, JobRecord, LaunchCommand, Workflow, WorkflowEvent } from '@wharf/contracts';
+import type { ContentType, JobEvent, JobRecord, LaunchCommand, Workflow, WorkflowEvent } from '@wharf/contracts';
 
 /** Where an event landed on wharf.job-events; the basis of WatchJobs resume tokens. */
 export interface EventPosition {
@@ -37,6 +37,11 @@ export interface StateLog {
   commit(batch: CommitBatch): Promise<EventPosition[]>;
   /** Reads the changelog to its current end: the newest record (or null) per job. */
   readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number>;
+  /**
+   * Like readRecords, but hands over each record's bytes undecoded (null: a tombstone), so a
+   * restore decodes only what it needs (JobStore.putEncoded). Optional: without it, readRecords.
+   */
+  readEncodedRecords?(onRecord: (jobId: string, encoded: { readonly bytes: Uint8Array; readonly contentType: ContentType } | null) => void): Promise<number>;
   /** Reads wharf.job-events to its current end. */
   readEvents(onEvent: (event: JobEvent, position: EventPosition) => void): Promise<number>;
   /** Reads the workflow changelog to its current end: the newest record (or null) per workflow. */

@@ -128,4 +128,56 @@ describe('producers against a real broker', () => {
       'from-second',
     ]);
   });
+
+  it('writes several topics in one request with sendBatch, and fences with the coordinator cached', async () => {
+    const [a, b] = [await createTopic(3), await createTopic(1)];
+    const transactionalId = uniqueName('batch-writer');
+    const options = {
+      kafka,
+      logger,
+      transactionalId,
+      coordinatorCacheMs: 60_000,
+      retry: { initialRetryTime: 3, retries: 40, maxRetryTime: 1_000, multiplier: 1.25 },
+    };
+    const first = new TransactionalProducer(options);
+    const second = new TransactionalProducer(options);
+    await first.start();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const offsets = await first.runTransaction((tx) =>
+          tx.sendBatch([
+            {
+              topic: a,
+              records: ['x', 'y', 'z'].map((k) => ({ key: k, value: Buffer.from(`${k}${round}`) })),
+            },
+            { topic: b, records: [{ key: 'e', value: Buffer.from(`e${round}`) }] },
+            { topic: b, records: [] },
+          ]),
+        );
+        expect(new Set(offsets.map((o) => o.topic))).toEqual(new Set([a, b]));
+        expect(offsets.find((o) => o.topic === b)?.baseOffset).toBe(String(round * 2));
+      }
+      await second.start();
+      await expect(
+        first.runTransaction((tx) =>
+          tx.sendBatch([{ topic: b, records: [{ key: 'e', value: Buffer.from('zombie') }] }]),
+        ),
+      ).rejects.toBeInstanceOf(NotLeaderError);
+      await second.runTransaction((tx) =>
+        tx.sendBatch([{ topic: b, records: [{ key: 'e', value: Buffer.from('second') }] }]),
+      );
+    } finally {
+      await first.stop().catch(() => undefined);
+      await second.stop();
+    }
+    expect((await readAll(a)).map((r) => r.value?.toString()).sort()).toEqual(
+      ['x0', 'x1', 'x2', 'y0', 'y1', 'y2', 'z0', 'z1', 'z2'].sort(),
+    );
+    expect((await readAll(b)).map((r) => r.value?.toString())).toEqual([
+      'e0',
+      'e1',
+      'e2',
+      'second',
+    ]);
+  });
 });

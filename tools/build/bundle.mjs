@@ -1,6 +1,10 @@
 // Bundles one app into dist/apps/<app>/main.js (CommonJS, Node 24) with esbuild, plus a
 // package.json naming the few packages that cannot be bundled, so an image installs only those.
 //   node tools/build/bundle.mjs apps/scheduler
+// Per-app options in apps/<app>/package.json under "wharf": { "bundle": { "minifyWhitespace": true } }
+// (a smaller source for V8 to keep in memory; names and the source map stay).
+// A benchmark bundles its own harness around the app's code with the same options:
+//   node tools/build/bundle.mjs apps/log-archiver --entry=tools/bench/x.ts --outfile=/tmp/x.js
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,14 +15,20 @@ const runtimeExternal = ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflectio
 
 const root = process.argv[2];
 if (!root) {
-  console.error('usage: node tools/build/bundle.mjs apps/<app>');
+  console.error('usage: node tools/build/bundle.mjs apps/<app> [--entry=<file> --outfile=<file>]');
   process.exit(2);
 }
+const flag = (name) => process.argv.slice(3).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const harness = flag('entry');
 const started = Date.now();
 const outdir = resolve('dist', root);
+const rootPackage = JSON.parse(readFileSync('package.json', 'utf8'));
+const appPackage = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+const appOptions = appPackage.wharf?.bundle ?? {};
 const result = await build({
-  entryPoints: [resolve(root, 'src/main.ts')],
-  outfile: resolve(outdir, 'main.js'),
+  entryPoints: [resolve(harness ?? resolve(root, 'src/main.ts'))],
+  outfile: resolve(flag('outfile') ?? resolve(outdir, 'main.js')),
+  minifyWhitespace: appOptions.minifyWhitespace === true,
   bundle: true,
   platform: 'node',
   target: 'node24',
@@ -31,8 +41,10 @@ const result = await build({
   external: [...runtimeExternal, 'cpu-features', './crypto/build/Release/sshcrypto.node'],
 });
 
-const rootPackage = JSON.parse(readFileSync('package.json', 'utf8'));
-const appPackage = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+if (harness) {
+  console.log(`bundled ${harness} with ${root}'s options in ${Date.now() - started} ms`);
+  process.exit(0);
+}
 const used = new Set(
   Object.values(result.metafile.outputs)
     .flatMap((o) => o.imports)

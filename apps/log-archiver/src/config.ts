@@ -30,6 +30,10 @@ export const logArchiverConfigSchema = z.object({
           queueSize: z.number().int().positive().default(2).describe('Parts of one object uploaded in parallel.'),
           verifyEtag: z.boolean().default(true).describe('Compare the store ETag with the locally computed MD5 ETag.'),
           expectContinue: z.boolean().default(false).describe('Send Expect: 100-continue on large uploads.'),
+          signPayload: z
+            .boolean()
+            .default(false)
+            .describe('Sign the SHA-256 of uploaded bodies (SigV4); off: UNSIGNED-PAYLOAD, the verified MD5 ETag proves the content.'),
         })
         .prefault({}),
       logConcurrency: z.number().int().positive().default(8).describe('Container logs streamed at once per job.'),

@@ -1,18 +1,25 @@
 /**
- * Shared pieces of the log-archiver benchmarks: a deterministic log generator, the archive
- * procedure wired to in-memory Kubernetes ports that serve logs from files or generators (so
- * the benchmark measures the archiver's pipeline and the S3 store, not the apiserver), and a
- * bucket helper.
+ * Shared pieces of the log-archiver benchmarks: a deterministic log generator, the service's
+ * own configuration and composition (log-archiver-service.ts, built like main.ts does, not
+ * started), the archive procedure with the service's settings wired to in-memory Kubernetes
+ * ports that serve logs from files or generators (so the benchmark measures the archiver's
+ * pipeline and the S3 store, not the apiserver), and a bucket helper.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ArchiveFinalizer, KubeLabels } from '@wharf/contracts';
-import { createLogger } from '@wharf/platform';
+import { createLogger, createMetricsRegistry, envName, loadConfig } from '@wharf/platform';
+import type { ArchiveStore } from '../../../apps/log-archiver/src/archive/archive-store';
+import { createArchiveStore } from '../../../apps/log-archiver/src/archive/archive-store-factory';
 import { ObjectLayout } from '../../../apps/log-archiver/src/archive/object-layout';
 import { createS3Client, S3Store, type S3StoreOptions } from '../../../apps/log-archiver/src/archive/s3-store';
+import { logArchiverConfigSchema, type LogArchiverConfig } from '../../../apps/log-archiver/src/config';
 import { ArchiveProcedure } from '../../../apps/log-archiver/src/controller/archive-procedure';
 import { StreamSlots } from '../../../apps/log-archiver/src/controller/stream-slots';
+import { composeLogArchiver, type LogArchiverParts } from '../../../apps/log-archiver/src/log-archiver-service';
 import type { JobLike, PodLike } from '../../../apps/log-archiver/src/kube/kube-objects';
 import type { JobsPort, ObservationSink, PodsPort, SecretsPort } from '../../../apps/log-archiver/src/kube/kube-ports';
 
@@ -73,6 +80,71 @@ export function s3EnvFromProcess(): S3Env {
   };
 }
 
+/**
+ * The service's configuration as main.ts loads it (the schema's defaults, from the environment),
+ * pointed at the benchmark's S3 server and bucket. BENCH_PART_MIB / BENCH_QUEUE override the
+ * part size / queue size, BENCH_SIGN_PAYLOAD=1 sets archive.s3.signPayload (off-default
+ * experiments; the figures use the defaults).
+ */
+export function serviceConfig(env: S3Env, bucket: string): LogArchiverConfig {
+  // Never contacted: the service is composed, not started (no informer, no Lease, no Kafka).
+  const kubeconfig = join(tmpdir(), `la-bench-kubeconfig-${process.pid}.yaml`);
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\n' +
+      'users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n',
+  );
+  const settings: Record<string, string> = {
+    [envName('WHARF', ['logLevel'])]: 'warn',
+    [envName('WHARF', ['kube', 'kubeconfig'])]: kubeconfig,
+    [envName('WHARF', ['archive', 'store'])]: 's3',
+    [envName('WHARF', ['archive', 's3', 'endpoint'])]: env.endpoint,
+    [envName('WHARF', ['archive', 's3', 'region'])]: env.region,
+    [envName('WHARF', ['archive', 's3', 'bucket'])]: bucket,
+    [envName('WHARF', ['archive', 's3', 'accessKeyId'])]: env.accessKeyId,
+    [envName('WHARF', ['archive', 's3', 'secretAccessKey'])]: env.secretAccessKey,
+  };
+  if (process.env['BENCH_PART_MIB']) settings[envName('WHARF', ['archive', 's3', 'partSizeMiB'])] = process.env['BENCH_PART_MIB'];
+  if (process.env['BENCH_QUEUE']) settings[envName('WHARF', ['archive', 's3', 'queueSize'])] = process.env['BENCH_QUEUE'];
+  if (process.env['BENCH_SIGN_PAYLOAD'] === '1') settings[envName('WHARF', ['archive', 's3', 'signPayload'])] = 'true';
+  return loadConfig(logArchiverConfigSchema, { env: settings, argv: [] });
+}
+
+/** The service's components, composed as main.ts does (so its whole code is loaded), not started. */
+export function composeService(config: LogArchiverConfig): LogArchiverParts {
+  const logger = createLogger({ service: 'log-archiver', level: config.logLevel });
+  return composeLogArchiver(config, { logger, registry: createMetricsRegistry('log-archiver') });
+}
+
+/** A new S3 store exactly as the service creates it from its configuration. */
+export function serviceStore(config: LogArchiverConfig): S3Store {
+  const store = createArchiveStore(config.archive);
+  if (!(store instanceof S3Store)) throw new Error(`the configuration gave a ${store.kind} store, not S3`);
+  return store;
+}
+
+/** The archive procedure with the service's settings (as composeLogArchiver wires it), over bench ports. */
+export function serviceProcedure(config: LogArchiverConfig, store: ArchiveStore, ports: BenchPorts, prefix: string): ArchiveProcedure {
+  return new ArchiveProcedure({
+    store,
+    layout: new ObjectLayout(prefix),
+    jobs: ports,
+    pods: ports,
+    secrets: ports,
+    observations: ports,
+    clock: () => new Date(),
+    logger: createLogger({ service: 'bench', level: 'warn' }),
+    options: {
+      logConcurrency: config.archive.logConcurrency,
+      deleteJob: config.archiver.deleteJob,
+      redact: config.archiver.redact,
+      minSecretLength: config.archiver.minSecretLength,
+    },
+    streamSlots: new StreamSlots(config.archive.maxStreams),
+  });
+}
+
+/** Client settings for the plain-SDK baseline and bucket creation. */
 export function storeOptions(env: S3Env, bucket: string, overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
   return {
     endpoint: env.endpoint,
@@ -80,8 +152,8 @@ export function storeOptions(env: S3Env, bucket: string, overrides: Partial<S3St
     bucket,
     credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
     forcePathStyle: true,
-    partSizeBytes: Number(process.env['BENCH_PART_MIB'] ?? 8) * 1024 * 1024,
-    queueSize: Number(process.env['BENCH_QUEUE'] ?? 2),
+    partSizeBytes: 8 * 1024 * 1024,
+    queueSize: 2,
     ...overrides,
   };
 }
@@ -151,21 +223,6 @@ export class BenchPorts implements JobsPort, PodsPort, SecretsPort, ObservationS
   publish(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-export function benchProcedure(store: S3Store, ports: BenchPorts, logConcurrency: number, prefix: string, maxStreams?: number): ArchiveProcedure {
-  return new ArchiveProcedure({
-    ...(maxStreams ? { streamSlots: new StreamSlots(maxStreams) } : {}),
-    store,
-    layout: new ObjectLayout(prefix),
-    jobs: ports,
-    pods: ports,
-    secrets: ports,
-    observations: ports,
-    clock: () => new Date(),
-    logger: createLogger({ service: 'bench', level: 'warn' }),
-    options: { logConcurrency },
-  });
 }
 
 export function fileSource(path: string): Readable {

@@ -29,18 +29,28 @@ if [[ -z "${WHARF_S3_ENDPOINT:-}" ]]; then
   for _ in $(seq 100); do curl -fs "$WHARF_S3_ENDPOINT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-# Bundled like the service (tools/build/bundle.mjs), so memory figures include the real code.
+# Launched like the service: bundled by the service's bundler with the app's bundle options
+# (tools/build/bundle.mjs, apps/log-archiver/package.json), and run with the Deployment's
+# runtime env (MALLOC_ARENA_MAX, NODE_OPTIONS from deploy/base/log-archiver/node-runtime.env).
+# BENCH_NODE_FLAGS adds node flags (e.g. --cpu-prof) on top; BENCH_RUNTIME_ENV=none drops the
+# runtime env (to compare).
 bundle() {
-  node_modules/.bin/esbuild "tools/bench/log-archiver/$1.bench.ts" --bundle --platform=node --target=node24 \
-    --format=cjs --tsconfig=tsconfig.base.json --log-level=warning \
-    --external:@grpc/grpc-js --external:@grpc/proto-loader --external:@grpc/reflection --external:grpc-health-check \
-    --external:cpu-features --external:./crypto/build/Release/sshcrypto.node \
-    --outfile="$work/$1.js"
+  node tools/build/bundle.mjs apps/log-archiver --entry="tools/bench/log-archiver/$1.bench.ts" --outfile="$work/$1.js" >/dev/null
 }
-echo "node $(node --version), $(nproc) cores, S3 $WHARF_S3_ENDPOINT"
+runtime_env=()
+if [[ "${BENCH_RUNTIME_ENV:-}" != none ]]; then
+  while IFS= read -r line; do
+    [[ -z "$line" || "$line" == \#* ]] || runtime_env+=("$line")
+  done < deploy/base/log-archiver/node-runtime.env
+fi
+launch() {
+  env "${runtime_env[@]}" NODE_PATH="$PWD/node_modules" node ${BENCH_NODE_FLAGS:-} "$@"
+}
+echo "node $(node --version), $(nproc) cores, S3 $WHARF_S3_ENDPOINT, runtime env: ${runtime_env[*]:-(none)}; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ "$what" == throughput || "$what" == all ]]; then
-  bundle throughput && NODE_PATH="$PWD/node_modules" node "$work/throughput.js"
+  bundle throughput && launch "$work/throughput.js"
 fi
 if [[ "$what" == rss || "$what" == all ]]; then
-  bundle large-log-rss && NODE_PATH="$PWD/node_modules" node ${BENCH_NODE_FLAGS:-} "$work/large-log-rss.js"
+  bundle large-log-rss && launch "$work/large-log-rss.js"
 fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

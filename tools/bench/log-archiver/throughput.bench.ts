@@ -4,9 +4,12 @@
  *
  *   A (baseline): @aws-sdk/lib-storage Upload of each log file, 16 uploads in flight,
  *                 partSize 8 MiB, queueSize 2 — nothing else.
- *   B (archiver): ArchiveProcedure over 100 Jobs × 5 pods (8 jobs at once, 16 log streams):
+ *   B (archiver): ArchiveProcedure over 100 Jobs × 5 pods with the service's configuration
+ *                 defaults (archiver.workers jobs at once, archive.maxStreams log streams, the
+ *                 S3 store from the service's factory: part size, queue size…):
  *                 log stream → secret redaction → line/size/SHA-256 digest → S3Store (Upload,
- *                 MD5-ETag computed in-stream, ETag + HEAD verification) → manifest per run.
+ *                 MD5-ETag computed in-stream and compared with the store's) → manifest per run.
+ *                 The process runs with the Deployment's runtime env (run.sh).
  *
  * Logs are served from files (page cache warm for both), isolating the archive path from the
  * apiserver, which a KWOK control plane on 2 shared cores would dominate.
@@ -17,9 +20,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createS3Client, S3Store } from '../../../apps/log-archiver/src/archive/s3-store';
+import { createS3Client } from '../../../apps/log-archiver/src/archive/s3-store';
 import type { PodLike } from '../../../apps/log-archiver/src/kube/kube-objects';
-import { BenchPorts, benchJob, benchProcedure, createBucket, fileSource, logStream, mib, pool, s3EnvFromProcess, storeOptions } from './bench-support';
+import {
+  BenchPorts,
+  benchJob,
+  composeService,
+  createBucket,
+  fileSource,
+  logStream,
+  mib,
+  pool,
+  s3EnvFromProcess,
+  serviceConfig,
+  serviceProcedure,
+  serviceStore,
+  storeOptions,
+} from './bench-support';
 
 const PODS = Number(process.env['BENCH_PODS'] ?? 500);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
@@ -54,6 +71,14 @@ async function main(): Promise<void> {
   process.stdout.write(`logs: ${PODS} pods, ${mib(total).toFixed(1)} MiB (60% 8 KiB, 30% 256 KiB, 9% 2 MiB, 1% 16 MiB)\n`);
   const bucket = `bench-${process.pid}`;
   await createBucket(env, bucket);
+  const config = serviceConfig(env, bucket);
+  composeService(config); // loaded and built as in the service
+  const { workers } = config.archiver;
+  const { maxStreams, logConcurrency, s3 } = config.archive;
+  process.stdout.write(
+    `archiver settings: ${workers} jobs at once, ${maxStreams} streams, ${logConcurrency} per job, part ${s3.partSizeMiB} MiB, queue ${s3.queueSize}, ` +
+      `signPayload ${s3.signPayload}; MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(unset)'}, NODE_OPTIONS=${process.env['NODE_OPTIONS'] ?? '(unset)'}\n`,
+  );
 
   const results: { a: number; b: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -72,14 +97,15 @@ async function main(): Promise<void> {
     client.destroy();
 
     // B: the archiver's procedure.
-    const store = new S3Store(storeOptions(env, bucket));
+    const store = serviceStore(config);
     const podsByUid = new Map<string, PodLike[]>(jobs.map(({ job, pods }) => [job.metadata?.uid ?? '', pods]));
     const ports = new BenchPorts(podsByUid, (pod) => fileSource(files.get(pod) ?? ''));
-    // The service's shape: 8 jobs at once, ≤ 8 logs each, 16 streams in total (archive.maxStreams).
-    const procedure = benchProcedure(store, ports, 8, `archiver-${round}`, IN_FLIGHT);
+    // The service's shape: archiver.workers jobs at once, archive.logConcurrency logs each,
+    // archive.maxStreams streams in total.
+    const procedure = serviceProcedure(config, store, ports, `archiver-${round}`);
     t0 = process.hrtime.bigint();
     let archivedBytes = 0;
-    await pool(jobs, 8, async ({ job }) => {
+    await pool(jobs, workers, async ({ job }) => {
       const outcome = await procedure.run(job, { fresh: true });
       if (outcome.kind !== 'archived') throw new Error(`not archived: ${outcome.kind}`);
       archivedBytes += outcome.manifest.totals.bytes;

@@ -34,6 +34,7 @@ export function createArchiveStore(config: LogArchiverConfig['archive']): Archiv
     queueSize: s3.queueSize,
     verifyEtag: s3.verifyEtag,
     expectContinue: s3.expectContinue,
+    signPayload: s3.signPayload,
     maxSockets: Math.max(64, config.maxStreams * s3.queueSize * 2),
   });
 }

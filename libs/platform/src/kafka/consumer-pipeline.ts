@@ -69,6 +69,14 @@ export interface ConsumerPipelineOptions<T> {
    * @default 1
    */
   readonly partitionConcurrency?: number;
+  /**
+   * Also commit the resolved offsets during a batch, at most this often (kafkajs
+   * `autoCommitInterval`; checked after each finished record). Without it kafkajs commits when
+   * a whole batch is done — and a batch can hold every waiting record of a partition (up to 1 MB
+   * per partition by default), so a process that dies mid-batch has its successor handle the
+   * whole batch again. @default undefined: at the end of each batch only
+   */
+  readonly commitIntervalMs?: number;
 }
 
 /**
@@ -211,6 +219,11 @@ export class ConsumerPipeline<T = Buffer> implements Component {
       await consumer.run({
         partitionsConsumedConcurrently: this.options.partitionConcurrency ?? 1,
         autoCommit: true,
+        // Unset: kafkajs commits at the end of each batch only (commitOffsetsIfNecessary below
+        // then never commits).
+        ...(this.options.commitIntervalMs === undefined
+          ? {}
+          : { autoCommitInterval: this.options.commitIntervalMs }),
         eachBatchAutoResolve: false,
         eachBatch: (payload) => this.eachBatch(payload),
       });
@@ -260,6 +273,7 @@ export class ConsumerPipeline<T = Buffer> implements Component {
     heartbeat,
     isRunning,
     isStale,
+    commitOffsetsIfNecessary,
   }: EachBatchPayload): Promise<void> {
     const beat = (): Promise<void> =>
       heartbeat().catch((error: unknown) => {
@@ -272,6 +286,8 @@ export class ConsumerPipeline<T = Buffer> implements Component {
         if (!(await this.process(record, beat))) return;
         resolveOffset(message.offset);
         await beat();
+        // Errors (a rebalance) leave the batch like a failed heartbeat: kafkajs rejoins.
+        if (this.options.commitIntervalMs !== undefined) await commitOffsetsIfNecessary();
       } catch (error) {
         // kafkajs rejoins the group after a failed heartbeat; unresolved records are fetched again.
         throw error instanceof HeartbeatFailed ? error.cause : error;

@@ -1,5 +1,5 @@
 import { ConsumerGroups, Topics } from '@wharf/contracts';
-import { commonConfigShape, kafkaConfigShape, kubeConfigShape } from '@wharf/platform';
+import { commonConfigShape, kafkaConfigShape, kubeConfigShape, sealKeyConfigShape } from '@wharf/platform';
 import { z } from 'zod';
 
 const list = (description: string, dflt: string[]) => z.array(z.string().min(1)).default(dflt).describe(description);
@@ -9,6 +9,9 @@ export const jobLauncherConfigSchema = z.object({
   ...commonConfigShape,
   ...kafkaConfigShape,
   ...kubeConfigShape,
+  ...sealKeyConfigShape(
+    "File with the scheduler's seal key (32 bytes, base64 or hex): opens the inline secret values it sealed. Empty: a sealed value is refused.",
+  ),
   policy: z
     .object({
       namespaces: list('Namespaces Jobs may be created in (the allowlist); commands naming others are rejected.', ['default']),
@@ -32,16 +35,6 @@ export const jobLauncherConfigSchema = z.object({
         .boolean()
         .default(true)
         .describe('Reject commands carrying fields this launcher does not know (JSON names them; protobuf by size).'),
-    })
-    .prefault({}),
-  secrets: z
-    .object({
-      sealKeyFile: z
-        .string()
-        .default('')
-        .describe(
-          "File with the scheduler's seal key (32 bytes, base64 or hex): opens the inline secret values it sealed. Empty: a sealed value is refused.",
-        ),
     })
     .prefault({}),
   render: z

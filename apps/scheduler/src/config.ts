@@ -1,4 +1,4 @@
-import { commonConfigShape, kafkaConfigShape, kubeConfigShape } from '@wharf/platform';
+import { commonConfigShape, kafkaConfigShape, kubeConfigShape, sealKeyConfigShape } from '@wharf/platform';
 import { hostname } from 'node:os';
 import { defaultDefinitionDefaults } from '@wharf/streams';
 import { z } from 'zod';
@@ -10,6 +10,9 @@ export const schedulerConfigSchema = z.object({
   ...commonConfigShape,
   ...kafkaConfigShape,
   ...kubeConfigShape,
+  ...sealKeyConfigShape(
+    'File with the 32-byte key (base64 or hex) that seals inline secret values before they reach Kafka; job-launcher needs the same key. Empty: stored unsealed (a warning at start).',
+  ),
   grpc: z
     .object({
       host: z.string().default('127.0.0.1').describe('Address the gRPC API listens on.'),
@@ -25,16 +28,6 @@ export const schedulerConfigSchema = z.object({
         .string()
         .default('')
         .describe('YAML file of tenants and their bearer tokens (a mounted Kubernetes Secret). Required.'),
-    })
-    .prefault({}),
-  secrets: z
-    .object({
-      sealKeyFile: z
-        .string()
-        .default('')
-        .describe(
-          'File with the 32-byte key (base64 or hex) that seals inline secret values before they reach Kafka; job-launcher needs the same key. Empty: stored unsealed (a warning at start).',
-        ),
     })
     .prefault({}),
   queues: z

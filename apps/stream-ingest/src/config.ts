@@ -1,5 +1,5 @@
 import { ConsumerGroups } from '@wharf/contracts';
-import { commonConfigShape, kafkaConfigShape } from '@wharf/platform';
+import { commonConfigShape, kafkaConfigShape, sealKeyConfigShape } from '@wharf/platform';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { standaloneStreamSchema } from './standalone-streams';
@@ -11,6 +11,9 @@ import { standaloneStreamSchema } from './standalone-streams';
 export const streamIngestConfigSchema = z.object({
   ...commonConfigShape,
   ...kafkaConfigShape,
+  ...sealKeyConfigShape(
+    "File with the scheduler's seal key (32 bytes, base64 or hex): opens the stream credentials it sealed in wharf.streams. Empty: a sealed credential fails its stream.",
+  ),
   replicaId: z
     .string()
     .min(1)
@@ -20,16 +23,6 @@ export const streamIngestConfigSchema = z.object({
     .array(standaloneStreamSchema)
     .default([])
     .describe('Standalone mode: run these streams (YAML list, see docs/stream-ingest.md) instead of following wharf.streams.'),
-  secrets: z
-    .object({
-      sealKeyFile: z
-        .string()
-        .default('')
-        .describe(
-          "File with the scheduler's seal key (32 bytes, base64 or hex): opens the stream credentials it sealed in wharf.streams. Empty: a sealed credential fails its stream.",
-        ),
-    })
-    .prefault({}),
   ingress: z
     .object({
       host: z.string().default('127.0.0.1').describe('Address of the webhook ingress (POST /ingest/<path>); 0.0.0.0 in a pod.'),

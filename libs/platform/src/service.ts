@@ -49,6 +49,20 @@ export const kubeConfigShape = {
 };
 
 /**
+ * `secrets.sealKeyFile`: the key that seals secret values on their way through Kafka (ADR 0008).
+ * `use` says what this service does with it.
+ */
+export function sealKeyConfigShape(use: string) {
+  return {
+    secrets: z
+      .object({
+        sealKeyFile: z.string().default('').describe(use),
+      })
+      .prefault({}),
+  };
+}
+
+/**
  * Runs a service's `main`: `--help` prints every setting (flag, env, default, doc); a
  * configuration error prints every problem and exits 2; any other startup failure exits 1.
  */

@@ -44,6 +44,7 @@ import {
 } from '../../../libs/contracts/src';
 import { createLogger, loadConfig, RateLimiter, type Component } from '../../../libs/platform/src';
 import { startInfra, type Infra } from '../../../libs/testing/src/infra/infra';
+import { jobSpec } from '../../../libs/testing/src/launch-fixtures';
 import {
   jobLauncherConfigSchema,
   type JobLauncherConfig,
@@ -91,27 +92,12 @@ function run(
     admittedAt: undefined,
     workflowId: '',
     taskName: '',
-    spec: {
+    spec: jobSpec({
       name: 'bench',
       namespace,
-      queue: '',
-      priority: 0,
-      labels: {},
-      image: 'busybox:1.36',
       command: ['true'],
-      args: [],
-      env: {},
-      inputs: undefined,
-      items: [],
-      secrets: [],
-      resources: undefined,
-      parallelism: 0,
-      activeDeadlineSeconds: 0,
-      retry: undefined,
-      volumes: [],
-      serviceAccount: '',
       annotations: { 'wharf.dev/sim-duration-ms': '100', ...annotations },
-    },
+    }),
   };
 }
 

@@ -206,16 +206,8 @@ export class KafkaStateLog implements StateLog {
   }
 
   async readRecords(onRecord: (jobId: string, record: JobRecord | null) => void): Promise<number> {
-    return readToEnd(
-      this.options.kafka,
-      this.topics.state,
-      (r) => {
-        if (!r.key) return;
-        const jobId = r.key.toString('utf8');
-        if (r.value === null) onRecord(jobId, null);
-        else onRecord(jobId, decodeMessage(JobRecord, 'JobRecord', r.value, contentTypeOf(r.headers, r.value)));
-      },
-      { logger: this.options.logger },
+    return this.readEncodedRecords((jobId, encoded) =>
+      onRecord(jobId, encoded && decodeMessage(JobRecord, 'JobRecord', encoded.bytes, encoded.contentType)),
     );
   }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HealthImplementation } from 'grpc-health-check';
 import { UnauthenticatedError, describeError, isWharfError, toGrpcStatus } from './errors';
@@ -87,8 +87,9 @@ export function adaptService<D extends grpc.ServiceDefinition>(
     if (method.responseStream) {
       implementation[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         void (async () => {
+          const { signal, release } = callSignal(call);
           try {
-            const ctx = contextOf(call, method.path, options.authenticate);
+            const ctx = contextOf(call, method.path, options.authenticate, signal);
             const write = (message: unknown) =>
               new Promise<void>((resolve, reject) => {
                 if (call.cancelled) {
@@ -102,6 +103,8 @@ export function adaptService<D extends grpc.ServiceDefinition>(
             call.end();
           } catch (error) {
             if (!call.cancelled) call.emit('error', fail(error));
+          } finally {
+            release();
           }
         })();
       };
@@ -111,11 +114,14 @@ export function adaptService<D extends grpc.ServiceDefinition>(
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         void (async () => {
+          const { signal, release } = callSignal(call);
           try {
-            const ctx = contextOf(call, method.path, options.authenticate);
+            const ctx = contextOf(call, method.path, options.authenticate, signal);
             callback(null, await (handler as UnaryHandler<unknown, unknown>)(call.request, ctx));
           } catch (error) {
             callback(fail(error));
+          } finally {
+            release();
           }
         })();
       };
@@ -124,26 +130,47 @@ export function adaptService<D extends grpc.ServiceDefinition>(
   return implementation;
 }
 
+/** Authenticates the call's bearer token (throws UnauthenticatedError) and builds its context. */
 function contextOf(
   call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
   method: string,
   authenticate: Authenticator,
+  signal: AbortSignal,
 ): CallContext {
-  const principal = authenticate(bearerToken(call.metadata));
+  return { principal: authenticate(bearerToken(call.metadata)), method, metadata: call.metadata, signal };
+}
+
+/**
+ * The abort signal of one call, aborted when the client cancels or the deadline passes.
+ * `release` detaches the cancel listener and the deadline timer once the handler is done:
+ * grpc-js reports every closed stream as cancelled, and a finished call must not pay for an
+ * abort (an Error and its stack) or keep a timer until its deadline.
+ */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): {
+  signal: AbortSignal;
+  release(): void;
+} {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new Error('call cancelled')));
+  const onCancel = () => controller.abort(new Error('call cancelled'));
+  call.once('cancelled', onCancel);
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number(deadline) - Date.now();
-  if (Number.isFinite(ms) && ms > 0 && ms < 2 ** 31) {
-    const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), ms);
-    timer.unref();
-  }
-  return { principal, method, metadata: call.metadata, signal: controller.signal };
+  const timer =
+    Number.isFinite(ms) && ms > 0 && ms < 2 ** 31
+      ? setTimeout(() => controller.abort(new Error('deadline exceeded')), ms).unref()
+      : undefined;
+  return {
+    signal: controller.signal,
+    release() {
+      call.removeListener('cancelled', onCancel);
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /** An authenticator over a static token → tenant table, comparing in constant time. */
 export function tokenAuthenticator(tokens: ReadonlyMap<string, string>): Authenticator {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const digest = (value: string) => hash('sha256', value, 'buffer');
   const table = [...tokens].map(([token, tenant]) => ({ hash: digest(token), tenant }));
   return (token) => {
     if (!token) throw new UnauthenticatedError('missing bearer token (metadata "authorization: Bearer <token>")');
@@ -185,7 +212,11 @@ export interface GrpcServerOptions {
 export class GrpcServer implements Component {
   readonly name = 'grpc';
   readonly health: HealthImplementation;
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    // Channelz keeps per-call statistics for a debugging service Wharf does not serve.
+    'grpc.enable_channelz': 0,
+  });
   port = 0;
 
   constructor(private readonly options: GrpcServerOptions) {

@@ -6,7 +6,6 @@ import {
   type MessageType,
 } from '@wharf/contracts';
 import {
-  Partitioners,
   type Producer,
   type RecordMetadata,
   type RetryOptions,
@@ -18,6 +17,7 @@ import type { Logger } from '../logger';
 import type { KafkaClient } from './kafka-client';
 import { isFencedError, needsNewProducer, toKafkaError } from './kafka-errors';
 import { toKafkaMessage, type ProducedOffset, type ProducerRecord } from './kafka-record';
+import { StablePartitioner } from './stable-partitioner';
 
 export interface KafkaProducerOptions {
   readonly kafka: KafkaClient;
@@ -117,8 +117,8 @@ class PerKeyQueue {
 /**
  * The idempotent producer every service writes with: acks=all, at most 5 requests in flight
  * per connection (the most the broker's idempotence window keeps ordered) but one send at a
- * time per topic (see PerKeyQueue), explicit default partitioner (murmur2 of the key, the
- * Java client's choice). kafkajs wants unbounded retries
+ * time per topic (see PerKeyQueue), murmur2 of the key (the Java client's choice) with keyless
+ * records kept on their first partition across retries (see StablePartitioner). kafkajs wants unbounded retries
  * for idempotence; we bound them (see createKafka) so a caller is never stuck forever, and
  * accept kafkajs' warning about it: a send that fails after its retries may be re-sent by the
  * caller and duplicate, which at-least-once consumers handle anyway.
@@ -228,7 +228,7 @@ export class KafkaProducer implements Component, RecordSender {
     return this.options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: StablePartitioner,
       // Topics are created on purpose (ensureTopics); a typo must fail, not create a topic.
       allowAutoTopicCreation: false,
     });
@@ -333,7 +333,7 @@ export class TransactionalProducer implements Component {
       maxInFlightRequests: 1,
       transactionalId: options.transactionalId,
       transactionTimeout: options.transactionTimeoutMs ?? 60_000,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: StablePartitioner,
       allowAutoTopicCreation: false,
       ...(options.retry ? { retry: options.retry } : {}),
     });

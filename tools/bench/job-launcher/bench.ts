@@ -16,26 +16,40 @@
  *    Wharf can have in flight, min(launcher.partitionConcurrency, partitions of the launch
  *    topic): same QPS limit and same concurrency, so the ratio is Wharf's per-Job overhead, not
  *    a sequential loop outrun by a concurrent one.
- * 2. wharf: N LaunchRuns wait in a fresh launch topic; an in-process job-launcher (production
- *    wiring, same qps/burst) starts; the clock runs from "launcher ready" to the N-th Job
- *    seen by a watch. Both sides make one API request per Job (a single-pod Job without inputs
+ * 2. wharf: N LaunchRuns wait in a fresh launch topic (written by an idempotent producer and
+ *    counted before the launcher starts: exactly N records, no duplicates a plain producer's
+ *    retries leave under load — each would cost Wharf a 409 and a GET the raw loop never pays);
+ *    an in-process job-launcher (production wiring, same qps/burst) starts; the clock runs
+ *    from "launcher ready" to the N-th Job seen by a watch. Both sides make one API request per Job (a single-pod Job without inputs
  *    or secrets is created unsuspended) under the same limit.
  *    With both phases the passes alternate, raw, wharf, raw, … (`--rounds` wharf passes, one
  *    more raw), on the same apiserver in the same run: the shared machine's load and the
  *    cluster's backlog drift, so each wharf pass is divided by the faster raw pass on either
  *    side of it; ratio = the mean of those round ratios.
+ *    Diagnostics per pass (stderr and the JSON): Jobs seen per 10 s, Job creates in flight and
+ *    their mean duration per 10 s (a timing wrapper around BatchV1Api.createNamespacedJob,
+ *    which both sides call), the bench process's CPU and event-loop utilization; for wharf
+ *    passes also creates per launch-topic partition per 10 s, LaunchHandler.handle calls in
+ *    flight, the slowest creates/handles, the longest RateLimiter wait, the launcher's start →
+ *    ready time (before the clock) and the observations it published in the window. Run with
+ *    `node --cpu-prof --import tsx …` and cut the profile by the printed hrStartUs/hrEndUs.
+ *    Each pass has its own namespace and the launcher watches only its own, so a wharf pass's
+ *    launcher never lists or watches earlier passes' Jobs: its startup report is empty, and
+ *    what earlier passes leave behind (the cluster still running their Jobs) meets both sides
+ *    alike through the shared apiserver.
  * 3. e2e: commands produced at a steady rate to a running launcher; latency per run from
  *    produce to the finished observation consumed, p50 and p99. Best on a fresh cluster
  *    (`--phases e2e`): after the throughput passes the cluster is still running their Jobs.
  */
 import { BatchV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ContentTypes,
   decodeMessage,
+  KubeLabels,
   encodeMessage,
   LaunchCommand,
   Observation,
@@ -50,6 +64,7 @@ import {
   type JobLauncherConfig,
 } from '../../../apps/job-launcher/src/config';
 import { composeJobLauncher } from '../../../apps/job-launcher/src/job-launcher-service';
+import { LaunchHandler } from '../../../apps/job-launcher/src/launch/launch-handler';
 import {
   defaultRenderOptions,
   renderRun,
@@ -105,13 +120,148 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/** One Job create request of the process: when it started and ended (performance.now()), and
+ * the job id it carried. */
+interface CreateSpan {
+  start: number;
+  end: number;
+  jobId: string;
+}
+/** Times every Job create of the process (the raw loop's and the in-process launcher's, both
+ * through client-node's BatchV1Api) while `spans` is set: a timing wrapper, nothing else. */
+const jobCreates: { spans: CreateSpan[] | undefined } = { spans: undefined };
+{
+  const proto = BatchV1Api.prototype as unknown as Record<
+    string,
+    (...a: unknown[]) => Promise<unknown>
+  >;
+  const create = proto['createNamespacedJob'];
+  if (create) {
+    proto['createNamespacedJob'] = async function (this: unknown, ...a: unknown[]) {
+      const into = jobCreates.spans;
+      const start = performance.now();
+      const result = await create.apply(this, a);
+      const body = (a[0] as { body?: { metadata?: { labels?: Record<string, string> } } }).body;
+      into?.push({
+        start,
+        end: performance.now(),
+        jobId: body?.metadata?.labels?.[KubeLabels.jobId] ?? '',
+      });
+      return result;
+    };
+  }
+}
+
+/** Diagnostics of the in-process launcher: its LaunchHandler.handle calls (a record from
+ * start to end) and the waits in the kube client's RateLimiter, while set. */
+const launcherSpans: { handle: CreateSpan[] | undefined; limiterWaitMs: number[] | undefined } = {
+  handle: undefined,
+  limiterWaitMs: undefined,
+};
+{
+  const proto = LaunchHandler.prototype as unknown as Record<
+    string,
+    (...a: unknown[]) => Promise<unknown>
+  >;
+  const handle = proto['handle'];
+  if (handle) {
+    proto['handle'] = async function (this: unknown, ...a: unknown[]) {
+      const into = launcherSpans.handle;
+      const start = performance.now();
+      try {
+        return await handle.apply(this, a);
+      } finally {
+        into?.push({ start, end: performance.now(), jobId: '' });
+      }
+    };
+  }
+  const limiter = RateLimiter.prototype as unknown as Record<
+    string,
+    (...a: unknown[]) => Promise<unknown>
+  >;
+  const take = limiter['take'];
+  if (take) {
+    limiter['take'] = async function (this: unknown, ...a: unknown[]) {
+      const into = launcherSpans.limiterWaitMs;
+      const start = performance.now();
+      try {
+        return await take.apply(this, a);
+      } finally {
+        into?.push(performance.now() - start);
+      }
+    };
+  }
+}
+
+/** What a pass cost the bench process and how evenly its Jobs came (for finding slow passes). */
+interface PassDiagnostics {
+  /** Jobs seen per 10 s of the window, in order. */
+  per10s: number[];
+  /** Per 10 s: Job creates in flight on average (time-weighted), and their mean duration (ms). */
+  inFlight10s: number[];
+  createMs10s: number[];
+  /** CPU of the bench process (raw loop or in-process launcher, and the counting watch), ms. */
+  cpuMs: number;
+  /** Event-loop utilization of the bench process over the window, 0-1. */
+  elu: number;
+  /** hrtime (µs) at the window's start and end, to cut a --cpu-prof profile by pass. */
+  hrStartUs: number;
+  hrEndUs: number;
+}
+
+function startDiagnostics(): (
+  start: number,
+  end: number,
+  times: number[],
+  spans: CreateSpan[],
+) => PassDiagnostics {
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const hrStartUs = Number(process.hrtime.bigint() / 1000n);
+  return (start, end, times, spans) => {
+    const cpu = process.cpuUsage(cpu0);
+    const buckets = Math.ceil((end - start) / 10_000);
+    const busy = Array.from({ length: buckets }, () => 0);
+    const took = Array.from({ length: buckets }, () => [0, 0]);
+    for (const s of spans) {
+      for (let b = 0; b < buckets; b++) {
+        const lo = start + b * 10_000;
+        busy[b] =
+          (busy[b] ?? 0) + Math.max(0, Math.min(s.end, lo + 10_000) - Math.max(s.start, lo));
+      }
+      const t = took[Math.min(buckets - 1, Math.max(0, Math.floor((s.end - start) / 10_000)))];
+      if (t) {
+        t[0] = (t[0] ?? 0) + s.end - s.start;
+        t[1] = (t[1] ?? 0) + 1;
+      }
+    }
+    const per10s: number[] = [];
+    for (const t of times) {
+      const b = Math.max(0, Math.floor((t - start) / 10_000));
+      while (per10s.length <= b) per10s.push(0);
+      per10s[b] = (per10s[b] ?? 0) + 1;
+    }
+    return {
+      per10s,
+      inFlight10s: busy.map((b) => Number((b / 10_000).toFixed(1))),
+      createMs10s: took.map(([ms = 0, n = 0]) => Math.round(ms / Math.max(1, n))),
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      elu: Number(performance.eventLoopUtilization(elu0).utilization.toFixed(2)),
+      hrStartUs,
+      hrEndUs: Number(process.hrtime.bigint() / 1000n),
+    };
+  };
+}
+
 /** Resolves with the time the `count`-th Job appeared in `namespace`. */
 function countJobs(
   kc: KubeConfig,
   namespace: string,
   count: number,
-): { done: Promise<number>; stop(): void } {
+): { done: Promise<number>; stop(): void; times: number[] } {
   const seen = new Set<string>();
+  /** performance.now() of each new name: the pass's timeline. */
+  const times: number[] = [];
   let resolveDone: (t: number) => void = () => undefined;
   const done = new Promise<number>((r) => (resolveDone = r));
   let controller: AbortController | undefined;
@@ -123,6 +273,7 @@ function countJobs(
         { allowWatchBookmarks: false },
         (type, obj: { metadata?: { name?: string } }) => {
           if (type === 'ADDED' && obj.metadata?.name) {
+            if (!seen.has(obj.metadata.name)) times.push(performance.now());
             seen.add(obj.metadata.name);
             if (seen.size === count) resolveDone(performance.now());
           }
@@ -134,7 +285,7 @@ function countJobs(
       .then((c) => (controller = c));
   };
   start();
-  return { done, stop: () => ((stopped = true), controller?.abort()) };
+  return { done, stop: () => ((stopped = true), controller?.abort()), times };
 }
 
 /** Waits (at most 300 s) until the phase's Jobs are Complete, so the next phase meets a quiet
@@ -176,7 +327,15 @@ async function main(): Promise<void> {
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  // Idempotent: a plain producer re-sends a request whose answer timed out, and under load the
+  // launch topic got duplicates (2,271 records for 2,000 runs in one pass, ~450 in three of six
+  // partitions): each duplicate costs Wharf a create answered 409 plus a GET, and showed up as
+  // partitions making no new Job for 30 s — work the raw loop never gets.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const render = { ...defaultRenderOptions, archiveFinalizer: false };
 
@@ -240,7 +399,12 @@ async function main(): Promise<void> {
   const measureRaw = async (
     pass: string,
     thenSettle = true,
-  ): Promise<{ rate: number; createMs: number[]; cluster?: ClusterPace }> => {
+  ): Promise<{
+    rate: number;
+    createMs: number[];
+    cluster?: ClusterPace;
+    diagnostics: PassDiagnostics;
+  }> => {
     const ns = `bench-${pass}-${suffix}`;
     namespaces.push(ns);
     await core.createNamespace({ body: { metadata: { name: ns } } });
@@ -252,6 +416,9 @@ async function main(): Promise<void> {
     const count = countJobs(kc, ns, jobs);
     say(`${pass}: creating ${jobs} Jobs at qps ${qps} burst ${burst}, ${rawConcurrency} loop(s)…`);
     const createMs: number[] = [];
+    const spans: CreateSpan[] = [];
+    jobCreates.spans = spans;
+    const diagnose = startDiagnostics();
     const start = performance.now();
     let next = 0;
     const loop = async (): Promise<void> => {
@@ -265,11 +432,13 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: rawConcurrency }, loop));
     const end = await count.done;
     count.stop();
+    jobCreates.spans = undefined;
+    const diagnostics = diagnose(start, end, count.times, spans);
     const rate = jobs / ((end - start) / 1000);
-    say(`${pass}: ${rate.toFixed(1)} Jobs/s`);
+    say(`${pass}: ${rate.toFixed(1)} Jobs/s ${JSON.stringify(diagnostics)}`);
     // Settled before a later phase only (the last one need not wait for the cluster).
     const cluster = thenSettle ? pace(start, await settle(batch, ns, jobs)) : undefined;
-    return { rate, createMs, cluster };
+    return { rate, createMs, cluster, diagnostics };
   };
 
   /** Jobs Complete per second from the phase's first create to the settle's end. */
@@ -284,7 +453,20 @@ async function main(): Promise<void> {
   const measureWharf = async (
     pass: string,
     thenSettle: boolean,
-  ): Promise<{ rate: number; cluster?: ClusterPace }> => {
+  ): Promise<{
+    rate: number;
+    createMs: number[];
+    cluster?: ClusterPace;
+    diagnostics: PassDiagnostics & {
+      readyMs: number;
+      observations: number;
+      perPartition: number[][];
+      handleInFlight10s: number[];
+      slowestCreatesMs: number[];
+      slowestHandlesMs: number[];
+      limiterWaitMaxMs: number;
+    };
+  }> => {
     const ns = `bench-${pass}-${suffix}`;
     const topic = `bench-${pass}-${suffix}`;
     namespaces.push(ns);
@@ -311,17 +493,85 @@ async function main(): Promise<void> {
         }),
       });
     }
+    // Exactly one command per Job, or Wharf would be measured on work the raw loop does not do.
+    const waiting = await recordsIn(`${topic}.launch`);
+    if (waiting !== jobs) throw new Error(`${topic}.launch holds ${waiting} records, not ${jobs}`);
     const count = countJobs(kc, ns, jobs);
     say(`${pass}: ${jobs} LaunchRuns waiting; starting job-launcher…`);
+    const t0 = performance.now();
     const stop = await startLauncher(config(ns, topic));
+    const spans: CreateSpan[] = [];
+    jobCreates.spans = spans;
+    const handles: CreateSpan[] = [];
+    const limiterWaitMs: number[] = [];
+    Object.assign(launcherSpans, { handle: handles, limiterWaitMs });
+    const diagnose = startDiagnostics();
     const start = performance.now();
     const end = await count.done;
     count.stop();
+    jobCreates.spans = undefined;
+    Object.assign(launcherSpans, { handle: undefined, limiterWaitMs: undefined });
+    const createMs = spans.map((s) => s.end - s.start);
+    const diagnostics = {
+      ...diagnose(start, end, count.times, spans),
+      perPartition: perPartition(spans, start),
+      handleInFlight10s: diagnose(start, end, [], handles).inFlight10s,
+      slowestCreatesMs: spans
+        .map((s) => Math.round(s.end - s.start))
+        .sort((a, b) => b - a)
+        .slice(0, 5),
+      slowestHandlesMs: handles
+        .map((s) => Math.round(s.end - s.start))
+        .sort((a, b) => b - a)
+        .slice(0, 5),
+      limiterWaitMaxMs: Math.round(Math.max(0, ...limiterWaitMs)),
+      readyMs: Math.round(start - t0),
+      observations: await recordsIn(`${topic}.observations`),
+    };
     const rate = jobs / ((end - start) / 1000);
-    say(`${pass}: ${rate.toFixed(1)} Jobs/s`);
+    say(`${pass}: ${rate.toFixed(1)} Jobs/s ${JSON.stringify(diagnostics)}`);
     await stop();
     const cluster = thenSettle ? pace(start, await settle(batch, ns, jobs)) : undefined;
-    return { rate, cluster };
+    return { rate, createMs, cluster, diagnostics };
+  };
+
+  /** Per launch-topic partition (the producer's partitioner on the job id): Jobs created per
+   * 10 s, to see whether some partitions sat idle while others worked. */
+  const perPartition = (spans: CreateSpan[], start: number): number[][] => {
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = Array.from({ length: launchPartitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    const out = Array.from({ length: launchPartitions }, () => [] as number[]);
+    for (const s of spans) {
+      const p = partitioner({
+        topic: 't',
+        partitionMetadata,
+        message: { key: s.jobId, value: null },
+      });
+      const row = out[p];
+      const b = Math.floor((s.end - start) / 10_000);
+      if (!row) continue;
+      while (row.length <= b) row.push(0);
+      row[b] = (row[b] ?? 0) + 1;
+    }
+    return out;
+  };
+
+  /** Records in a topic (sum of its partitions' end offsets; the bench's topics start at 0). */
+  const recordsIn = async (topic: string): Promise<number> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((a, o) => a + Number(o.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
   };
 
   const namespaces: string[] = [];
@@ -336,6 +586,7 @@ async function main(): Promise<void> {
     load1: number;
     createMs?: number[];
     cluster?: ClusterPace;
+    diagnostics?: PassDiagnostics;
   };
   const load1 = (): number => Number((loadavg()[0] ?? NaN).toFixed(1));
   const raws: Pass[] = [];
@@ -451,6 +702,9 @@ async function main(): Promise<void> {
           ? { createP50Ms: createP(p.createMs, 50), createP99Ms: createP(p.createMs, 99) }
           : {}),
         ...(p.cluster ? { clusterCompletePerSecond: p.cluster.perSecond } : {}),
+        ...(p.diagnostics
+          ? (({ hrStartUs: _s, hrEndUs: _e, ...d }) => d)(p.diagnostics as PassDiagnostics)
+          : {}),
       })),
     rawJobsPerSecondMean: Number(mean(raws.map((p) => p.rate)).toFixed(1)),
     wharfJobsPerSecondMean: Number(mean(wharfs.map((p) => p.rate)).toFixed(1)),

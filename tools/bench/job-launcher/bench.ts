@@ -5,6 +5,7 @@
  *   bash tools/run.sh stack up --kafka --kube; eval "$(bash tools/run.sh stack env)"   # optional
  *   npx tsx tools/bench/job-launcher/bench.ts [--jobs 2000] [--qps 50] [--burst 100] [--rounds 2]
  *       [--e2e 200] [--rate 2] [--raw-concurrency <wharf's>] [--partition-concurrency <launcher default>]
+ *       [--raw-pooled]   (the raw loop reuses connections like Wharf; default: client-node as shipped)
  *       [--phases raw,wharf,e2e]
  *
  * Without WHARF_KAFKA_BROKERS / WHARF_KUBE_KUBECONFIG in the environment it starts its own
@@ -56,7 +57,7 @@ import {
   RecordHeaders,
   type LaunchRun,
 } from '../../../libs/contracts/src';
-import { createLogger, loadConfig, RateLimiter, type Component } from '../../../libs/platform/src';
+import { createLogger, loadConfig, RateLimiter, reuseConnections, type Component } from '../../../libs/platform/src';
 import { startInfra, type Infra } from '../../../libs/testing/src/infra/infra';
 import { jobSpec } from '../../../libs/testing/src/launch-fixtures';
 import {
@@ -324,6 +325,11 @@ async function main(): Promise<void> {
   const kubeconfig = process.env['WHARF_KUBE_KUBECONFIG'] ?? '';
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
+  // client-node as shipped opens a TLS connection per request; Wharf's kubeconfig reuses one pool
+  // (reuseConnections). `--raw-pooled` gives the raw loop the same pool, so the ratio measures
+  // Wharf's own overhead rather than that client-node fix.
+  const rawPooled = process.argv.includes('--raw-pooled');
+  if (rawPooled) reuseConnections(kc);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });

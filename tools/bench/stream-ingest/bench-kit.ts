@@ -110,9 +110,20 @@ export async function startStreamIngest(options: {
   topic: string;
   maxInFlightRecords?: number;
   maxInFlightBytes?: number;
-  /** Extra node flags, e.g. --max-old-space-size=128. */
+  /** Extra node flags, e.g. --cpu-prof (on top of the runtime env's NODE_OPTIONS). */
   nodeFlags?: string[];
-}): Promise<{ child: ChildProcess; opsPort: number; metric(name: string): Promise<number>; rssMb(): number; cpuSeconds(): number }> {
+  /** The process's runtime env (MALLOC_ARENA_MAX, NODE_OPTIONS): the Deployment's by default ({@link runtimeEnvArg}). */
+  runtimeEnv?: Record<string, string>;
+  /** More env for the process (e.g. WHARF_PROBE_OUT). */
+  extraEnv?: Record<string, string>;
+}): Promise<{
+  child: ChildProcess;
+  opsPort: number;
+  metric(name: string): Promise<number>;
+  memory(): Promise<MemoryBreakdown>;
+  rssMb(): number;
+  cpuSeconds(): number;
+}> {
   const opsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bench-si-'));
   const config = join(dir, 'stream-ingest.yaml');
@@ -129,8 +140,12 @@ streams:
     limits: { maxInFlightRecords: ${options.maxInFlightRecords ?? 10000}, maxInFlightBytes: ${options.maxInFlightBytes ?? 16777216} }
 `,
   );
+  // The driver's own NODE_OPTIONS / MALLOC_ARENA_MAX do not leak into the contestant: it gets
+  // exactly the runtime env it is given (the Deployment's, unless told otherwise).
+  const { NODE_OPTIONS: _nodeOptions, MALLOC_ARENA_MAX: _arenas, ...inherited } = process.env;
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), 'dist/apps/stream-ingest/main.js', '--config', config], {
     cwd: repo,
+    env: { ...inherited, ...(options.runtimeEnv ?? runtimeEnvArg().env), ...options.extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const metric = async (name: string): Promise<number> => {
@@ -150,7 +165,57 @@ streams:
       return 0;
     }
   };
-  return { child, opsPort, metric, rssMb, cpuSeconds: () => cpuSecondsOf(child.pid) };
+  const memory = async (): Promise<MemoryBreakdown> => {
+    const breakdown: MemoryBreakdown = { rssMb: rssMb(), heapSpacesMb: {}, heapUsedMb: 0, externalMb: 0 };
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      const mb = (v: string | undefined): number => Math.round((Number(v ?? 0) / 2 ** 20) * 10) / 10;
+      // Every series carries the registry's default labels ({service="stream-ingest"}).
+      for (const m of text.matchAll(/^nodejs_heap_space_size_total_bytes\{[^}]*space="([^"]+)"[^}]*\} (\S+)$/gm)) breakdown.heapSpacesMb[m[1] ?? ''] = mb(m[2]);
+      breakdown.heapUsedMb = mb(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+      breakdown.externalMb = mb(/^nodejs_external_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    } catch {
+      // the process is gone or busy: RSS alone
+    }
+    return breakdown;
+  };
+  return { child, opsPort, metric, memory, rssMb, cpuSeconds: () => cpuSecondsOf(child.pid) };
+}
+
+/** RSS and where it is: V8 heap spaces (committed), heap used, external (Buffers). */
+export interface MemoryBreakdown {
+  rssMb: number;
+  heapSpacesMb: Record<string, number>;
+  heapUsedMb: number;
+  externalMb: number;
+}
+
+/** The Deployment's runtime env of stream-ingest (its container's env; the benches' default). */
+export const deployedRuntimeEnvFile = join(repo, 'deploy/base/stream-ingest/node-runtime.env');
+
+/** KEY=VALUE lines of an env file (blank lines and # comments skipped), as the configMapGenerator reads them. */
+export function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    const text = raw.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    const eq = text.indexOf('=');
+    if (eq > 0) env[text.slice(0, eq)] = text.slice(eq + 1);
+  }
+  return env;
+}
+
+/**
+ * `--runtime-env <file>`: the env file the process runs with (default: the Deployment's,
+ * deploy/base/stream-ingest/node-runtime.env, so the bench measures what is deployed);
+ * `--runtime-env none`: Node's defaults (no NODE_OPTIONS, no MALLOC_ARENA_MAX), to compare.
+ */
+export function runtimeEnvArg(): { label: string; env: Record<string, string> } {
+  const i = process.argv.indexOf('--runtime-env');
+  const value = i >= 0 ? (process.argv[i + 1] ?? '') : deployedRuntimeEnvFile;
+  if (value === 'none') return { label: 'none (Node defaults)', env: {} };
+  const env = readEnvFile(resolve(value));
+  return { label: `${value === deployedRuntimeEnvFile ? 'deployed' : value}: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, env };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,6 +230,17 @@ export function cpuSecondsOf(pid: number | undefined): number {
     return 0;
   }
 }
+
+/** All CPUs' busy and total time (jiffies, from /proc/stat): busy ÷ total over a span is how saturated the machine was. */
+export function machineCpu(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** The produce-request probe (produce-probe.cjs), preloaded with `--require`. */
+export const probeScript = join(__dirname, 'produce-probe.cjs');
 
 export function nodeFlagsArg(): string[] {
   const i = process.argv.indexOf('--node-flags');

@@ -5,10 +5,17 @@
  * upstream sent) is in the topic afterwards.
  *
  *   node tools/build/bundle.mjs apps/stream-ingest
- *   npx tsx tools/bench/stream-ingest/freeze-bench.ts [--freeze-seconds 60] [--node-flags '--max-old-space-size=128']
+ *   npx tsx tools/bench/stream-ingest/freeze-bench.ts [--freeze-seconds 60] [--runtime-env <file>|none] [--node-flags '--cpu-prof']
+ *
+ * stream-ingest runs with the Deployment's runtime env (deploy/base/stream-ingest/node-runtime.env:
+ * MALLOC_ARENA_MAX, NODE_OPTIONS) unless --runtime-env names another file or `none` (Node's
+ * defaults); --node-flags adds flags on top.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopic, ndjsonUpstream, nodeFlagsArg, sleep, startBroker, startStreamIngest } from './bench-kit';
+import { loadavg } from 'node:os';
+import { createTopic, ndjsonUpstream, nodeFlagsArg, runtimeEnvArg, sleep, startBroker, startStreamIngest, type MemoryBreakdown } from './bench-kit';
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--freeze-seconds');
@@ -19,20 +26,34 @@ async function main(): Promise<void> {
   await createTopic(installDir, brokers, topic);
   const upstream = await ndjsonUpstream(Infinity);
   const nodeFlags = nodeFlagsArg();
-  const si = await startStreamIngest({ brokers, url: upstream.url, topic, nodeFlags });
+  const runtimeEnv = runtimeEnvArg();
+  process.stdout.write(`runtime env: ${runtimeEnv.label}; node flags: ${nodeFlags.join(' ') || '(none)'}; load average ${load()}\n`);
+  const loadAt: Record<string, string> = { start: load() };
+  const si = await startStreamIngest({ brokers, url: upstream.url, topic, nodeFlags, runtimeEnv: runtimeEnv.env });
   let peak = { before: 0, during: 0, after: 0 };
-  const sample = (phase: keyof typeof peak) => (peak = { ...peak, [phase]: Math.max(peak[phase], si.rssMb()) });
+  // Where the memory is at the highest RSS of each phase (heap spaces from /metrics, once a second).
+  const atPeak: Partial<Record<keyof typeof peak, MemoryBreakdown>> = {};
+  let tick = 0;
+  const sample = async (phase: keyof typeof peak): Promise<void> => {
+    const rss = si.rssMb();
+    if (tick++ % 4 === 0) {
+      const breakdown = await si.memory();
+      if (breakdown.rssMb >= (atPeak[phase]?.rssMb ?? 0)) atPeak[phase] = breakdown;
+    }
+    peak = { ...peak, [phase]: Math.max(peak[phase], rss) };
+  };
   try {
     for (let t = 0; t < 40; t++) {
-      sample('before');
+      await sample('before');
       await sleep(250);
     }
     const outBefore = await si.metric('wharf_stream_records_out_total');
     process.stdout.write(`full input for 10 s: ${outBefore} records acknowledged, RSS ${peak.before.toFixed(0)} MB\n`);
     kafka.process.pause();
     const sentAtFreeze = upstream.sent();
+    loadAt['freeze'] = load();
     for (let t = 0; t < freezeSeconds * 4; t++) {
-      sample('during');
+      await sample('during');
       await sleep(250);
     }
     const sentDuringFreeze = upstream.sent() - sentAtFreeze;
@@ -41,8 +62,9 @@ async function main(): Promise<void> {
       `broker frozen ${freezeSeconds} s: peak RSS ${peak.during.toFixed(0)} MB, in flight ${inFlight}, upstream sent ${sentDuringFreeze} lines while frozen (TCP backpressure)\n`,
     );
     kafka.process.resume();
+    loadAt['resume'] = load();
     for (let t = 0; t < 40; t++) {
-      sample('after');
+      await sample('after');
       await sleep(250);
     }
     await upstream.close(); // the upstream stops; what it sent must all arrive
@@ -68,14 +90,21 @@ async function main(): Promise<void> {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     let distinct = 0;
+    // Where each duplicate is (and its first copy), to tell a resent batch from anything else.
+    const firstAt = new Map<number, string>();
+    const duplicateAt: { seq: number; first: string; again: string }[] = [];
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           records++;
           const seq = Number(/"seq":(\d+)/.exec(m.value?.toString() ?? '')?.[1] ?? -1);
+          const at = `${batch.partition}@${m.offset}`;
           if (seq >= 0 && seq < total && seen[seq] === 0) {
             seen[seq] = 1;
             distinct++;
+            firstAt.set(seq, at);
+          } else if (duplicateAt.length < 5000) {
+            duplicateAt.push({ seq, first: firstAt.get(seq) ?? '?', again: at });
           }
         }
       },
@@ -83,10 +112,25 @@ async function main(): Promise<void> {
     for (let waited = 0; distinct < receivedBySi && waited < 600; waited++) await sleep(500);
     await consumer.disconnect();
     const missing = receivedBySi - distinct;
+    // The lines stream-ingest received are the upstream's first `receivedBySi` (in order).
+    const missingSeqs: number[] = [];
+    for (let seq = 0; seq < receivedBySi; seq++) if (seen[seq] === 0) missingSeqs.push(seq);
+    const runs = (xs: number[]): string[] => {
+      const out: string[] = [];
+      for (let i = 0; i < xs.length && out.length < 20; ) {
+        let j = i;
+        while (j + 1 < xs.length && (xs[j + 1] as number) - (xs[j] as number) <= 3) j++;
+        out.push(`${xs[i]}–${xs[j]} (${j - i + 1})`);
+        i = j + 1;
+      }
+      return out;
+    };
     const summary = {
       freezeSeconds,
+      runtimeEnv: runtimeEnv.label,
       nodeFlags,
       peakRssMb: { beforeFreeze: peak.before, duringFreeze: peak.during, afterResume: peak.after },
+      memoryAtPeak: atPeak,
       rssGoalMb: 256,
       upstreamLinesSent: total,
       streamIngestReceived: receivedBySi,
@@ -95,6 +139,11 @@ async function main(): Promise<void> {
       inTopicRecords: records,
       duplicates: records - distinct,
       missingAcknowledged: missing,
+      // Runs of seq numbers (gaps ≤ 3: one partition's share of a batch is every 3rd line).
+      missingSeqRuns: runs(missingSeqs),
+      duplicateSeqRuns: runs(duplicateAt.map((d) => d.seq).sort((a, b) => a - b)),
+      duplicateSamples: duplicateAt.slice(0, 5),
+      loadAverage: { ...loadAt, end: load() },
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {

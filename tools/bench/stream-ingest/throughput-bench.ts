@@ -5,12 +5,18 @@
  * producer loop (same batch size and settings). Blocks alternate A B C, C B A…, `--reps` times.
  *
  *   node tools/build/bundle.mjs apps/stream-ingest
- *   npx tsx tools/bench/stream-ingest/throughput-bench.ts [--records 1000000] [--reps 2]
+ *   npx tsx tools/bench/stream-ingest/throughput-bench.ts [--records 1000000] [--reps 2] [--runtime-env <file>|none] [--node-flags '…'] [--probe]
+ *
+ * stream-ingest runs with the Deployment's runtime env (deploy/base/stream-ingest/node-runtime.env:
+ * MALLOC_ARENA_MAX, NODE_OPTIONS) unless --runtime-env names another file or `none` (Node's
+ * defaults); --node-flags adds flags on top. --probe preloads produce-probe.cjs into stream-ingest
+ * and the raw kafkajs loop and prints where their wall time per produce request goes.
  */
-import { join } from 'node:path';
-import { createTopic, execFileAsync, ndjsonUpstream, nodeFlagsArg, repo, sleep, startBroker, startStreamIngest } from './bench-kit';
 import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuSecondsOf, createTopic, execFileAsync, machineCpu, ndjsonUpstream, nodeFlagsArg, probeScript, repo, runtimeEnvArg, sleep, startBroker, startStreamIngest } from './bench-kit';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,16 +28,38 @@ function load(): number {
   return Number(loadavg()[0]?.toFixed(2));
 }
 
-async function ours(brokers: string[], installDir: string, records: number, rep: number) {
+const probe = process.argv.includes('--probe');
+const probeDir = probe ? mkdtempSync(join(tmpdir(), 'bench-probe-')) : '';
+
+/** The probe's report of a contestant's process (`--probe`), or undefined. */
+function probeReport(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function ours(brokers: string[], installDir: string, records: number, rep: number, brokerPid: number | undefined) {
   const topic = `bench-si-${rep}`;
   await createTopic(installDir, brokers, topic);
   const upstream = await ndjsonUpstream(records);
-  const si = await startStreamIngest({ brokers, url: upstream.url, topic, nodeFlags: nodeFlagsArg() });
+  const probeOut = join(probeDir, `si-${rep}.json`);
+  const si = await startStreamIngest({
+    brokers,
+    url: upstream.url,
+    topic,
+    nodeFlags: [...(probe ? ['--require', probeScript] : []), ...nodeFlagsArg()],
+    ...(probe ? { extraEnv: { WHARF_PROBE_OUT: probeOut } } : {}),
+  });
   let peakRss = 0;
   let started = 0;
   let cpuAtStart = 0;
   let outAtStart = 0;
   let batchesAtStart = 0;
+  let brokerCpuAtStart = 0;
+  let driverCpuAtStart = 0;
+  let machineAtStart = { busy: 0, total: 0 };
   for (;;) {
     const out = await si.metric('wharf_stream_records_out_total');
     peakRss = Math.max(peakRss, si.rssMb());
@@ -40,6 +68,9 @@ async function ours(brokers: string[], installDir: string, records: number, rep:
       cpuAtStart = si.cpuSeconds();
       outAtStart = out;
       batchesAtStart = await si.metric('wharf_stream_sink_batches_total');
+      brokerCpuAtStart = cpuSecondsOf(brokerPid);
+      driverCpuAtStart = process.cpuUsage().user + process.cpuUsage().system;
+      machineAtStart = machineCpu();
     }
     if (out >= records) break;
     // A scrape costs stream-ingest a few ms of CPU (process metrics): poll often only where
@@ -48,6 +79,10 @@ async function ours(brokers: string[], installDir: string, records: number, rep:
   }
   const finished = Date.now();
   const cpu = si.cpuSeconds() - cpuAtStart;
+  const brokerCpu = cpuSecondsOf(brokerPid) - brokerCpuAtStart;
+  const usage = process.cpuUsage();
+  const driverCpu = (usage.user + usage.system - driverCpuAtStart) / 1e6;
+  const machine = machineCpu();
   const batches = (await si.metric('wharf_stream_sink_batches_total')) - batchesAtStart;
   // From the first acknowledged record on (process start and the first connect left out):
   // the records acknowledged after that moment, over the time they took.
@@ -63,18 +98,27 @@ async function ours(brokers: string[], installDir: string, records: number, rep:
     peakRssMb: peakRss,
     cpuUsPerRecord: (cpu * 1e6) / measured,
     recordsPerBatch: batches > 0 ? measured / batches : 0,
+    brokerCpuUsPerRecord: (brokerCpu * 1e6) / measured,
+    // The driver is the HTTP upstream here (and the bench's polling): it shares the cores.
+    upstreamCpuUsPerRecord: (driverCpu * 1e6) / measured,
+    machineBusy: (machine.busy - machineAtStart.busy) / Math.max(1, machine.total - machineAtStart.total),
+    probe: probe ? probeReport(probeOut) : undefined,
   };
 }
 
-async function perfTest(brokers: string[], installDir: string, records: number, rep: number) {
+async function perfTest(brokers: string[], installDir: string, records: number, rep: number, brokerPid: number | undefined) {
   const topic = `bench-perf-${rep}`;
   await createTopic(installDir, brokers, topic);
+  const broker0 = cpuSecondsOf(brokerPid);
+  const machine0 = machineCpu();
   // bash -c 'exec …; then the child's CPU via `times`': the JVM's user+sys seconds.
   const script = `"${join(installDir, 'bin', 'kafka-producer-perf-test')}" --topic ${topic} --num-records ${records} --record-size 200 --throughput -1 --producer-props bootstrap.servers=${brokers.join(',')} acks=all; times`;
   const child = spawn('bash', ['-c', script], { env: { ...process.env, KAFKA_HEAP_OPTS: '-Xmx512m' } });
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   await new Promise((r) => child.once('exit', r));
+  const brokerCpu = cpuSecondsOf(brokerPid) - broker0;
+  const machine1 = machineCpu();
   const lines = stdout.trim().split('\n');
   // `times` prints the shell's, then the children's "user sys" line last.
   const childTimes = (lines.pop() ?? '').trim().split(/\s+/).map((t) => {
@@ -85,48 +129,79 @@ async function perfTest(brokers: string[], installDir: string, records: number, 
   const summary = lines.filter((l) => l.includes('records sent')).pop() ?? '';
   const rate = Number(/([\d.]+) records\/sec/.exec(summary)?.[1] ?? 0);
   const cpu = (childTimes[0] ?? 0) + (childTimes[1] ?? 0);
-  return { records, msgsPerSec: rate, summary, cpuUsPerRecord: (cpu * 1e6) / records };
+  return {
+    records,
+    msgsPerSec: rate,
+    summary,
+    cpuUsPerRecord: (cpu * 1e6) / records,
+    // Over the whole block (JVM start included), not only the timed part.
+    brokerCpuUsPerRecord: (brokerCpu * 1e6) / records,
+    machineBusy: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
+  };
 }
 
-async function rawKafkajs(brokers: string[], installDir: string, records: number, rep: number) {
+async function rawKafkajs(brokers: string[], installDir: string, records: number, rep: number, brokerPid: number | undefined) {
   const topic = `bench-raw-${rep}`;
   await createTopic(installDir, brokers, topic);
+  const broker0 = cpuSecondsOf(brokerPid);
+  const machine0 = machineCpu();
+  const probeOut = join(probeDir, `raw-${rep}.json`);
   const { stdout } = await execFileAsync(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'raw-kafkajs-producer.ts'), brokers.join(','), topic, String(records), '200', '2000'],
-    { cwd: repo, maxBuffer: 1 << 20 },
+    [...(probe ? ['--require', probeScript] : []), '--import', 'tsx', join(__dirname, 'raw-kafkajs-producer.ts'), brokers.join(','), topic, String(records), '200', '2000'],
+    { cwd: repo, maxBuffer: 1 << 20, env: { ...process.env, ...(probe ? { WHARF_PROBE_OUT: probeOut } : {}) } },
   );
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { msgsPerSec: number; seconds: number; rssMb: number; cpuUsPerRecord: number };
+  const brokerCpu = cpuSecondsOf(brokerPid) - broker0;
+  const machine1 = machineCpu();
+  const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { msgsPerSec: number; seconds: number; rssMb: number; cpuUsPerRecord: number };
+  return {
+    ...result,
+    // Over the whole block (tsx start and connect included), not only the timed loop.
+    brokerCpuUsPerRecord: (brokerCpu * 1e6) / records,
+    machineBusy: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
+    probe: probe ? probeReport(probeOut) : undefined,
+  };
 }
 
 async function main(): Promise<void> {
   const records = arg('records', 1_000_000);
   const reps = arg('reps', 2);
+  const runtimeEnv = runtimeEnvArg();
+  process.stdout.write(`stream-ingest runtime env: ${runtimeEnv.label}; node flags: ${nodeFlagsArg().join(' ') || '(none)'}; load ${load()}\n`);
   const { kafka, installDir } = await startBroker();
   const brokers = kafka.brokers;
-  const results: Record<string, number[]> = { ours: [], perfTest: [], rawKafkajs: [], oursRss: [], oursCpu: [], perfTestCpu: [], rawKafkajsCpu: [], oursBatch: [], load: [] };
+  const results: Record<string, number[]> = { ours: [], perfTest: [], rawKafkajs: [], oursRss: [], oursCpu: [], perfTestCpu: [], rawKafkajsCpu: [], oursBatch: [], load: [], oursBrokerCpu: [], oursUpstreamCpu: [], oursMachineBusy: [], perfTestBrokerCpu: [], perfTestMachineBusy: [], rawKafkajsBrokerCpu: [], rawKafkajsMachineBusy: [] };
   try {
     for (let rep = 0; rep < reps; rep++) {
       const runA = async (): Promise<void> => {
-        const a = await ours(brokers, installDir, records, rep);
+        const a = await ours(brokers, installDir, records, rep, kafka.process.pid);
         results['ours']?.push(a.msgsPerSec);
         results['oursRss']?.push(a.peakRssMb);
         results['oursCpu']?.push(a.cpuUsPerRecord);
         results['oursBatch']?.push(a.recordsPerBatch);
+        results['oursBrokerCpu']?.push(a.brokerCpuUsPerRecord);
+        results['oursUpstreamCpu']?.push(a.upstreamCpuUsPerRecord);
+        results['oursMachineBusy']?.push(a.machineBusy);
         results['load']?.push(load());
-        process.stdout.write(`rep ${rep} stream-ingest: ${a.msgsPerSec.toFixed(0)} msg/s, ${a.seconds.toFixed(1)} s, ${a.cpuUsPerRecord.toFixed(1)} CPU-µs/record, ${a.recordsPerBatch.toFixed(0)} records/batch, peak RSS ${a.peakRssMb.toFixed(0)} MB, load ${load()}\n`);
+        process.stdout.write(`rep ${rep} stream-ingest: ${a.msgsPerSec.toFixed(0)} msg/s, ${a.seconds.toFixed(1)} s, ${a.cpuUsPerRecord.toFixed(1)} CPU-µs/record, ${a.recordsPerBatch.toFixed(0)} records/batch, peak RSS ${a.peakRssMb.toFixed(0)} MB, broker ${a.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, upstream ${a.upstreamCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(a.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
+        if (a.probe) process.stdout.write(`rep ${rep} stream-ingest probe: ${JSON.stringify(a.probe)}\n`);
       };
       const runB = async (): Promise<void> => {
-        const b = await perfTest(brokers, installDir, records, rep);
+        const b = await perfTest(brokers, installDir, records, rep, kafka.process.pid);
         results['perfTest']?.push(b.msgsPerSec);
         results['perfTestCpu']?.push(b.cpuUsPerRecord);
-        process.stdout.write(`rep ${rep} kafka-producer-perf-test: ${b.summary} (${b.cpuUsPerRecord.toFixed(1)} CPU-µs/record), load ${load()}\n`);
+        results['perfTestBrokerCpu']?.push(b.brokerCpuUsPerRecord);
+        results['perfTestMachineBusy']?.push(b.machineBusy);
+        process.stdout.write(`rep ${rep} kafka-producer-perf-test: ${b.summary} (${b.cpuUsPerRecord.toFixed(1)} CPU-µs/record), broker ${b.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(b.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
       };
       const runC = async (): Promise<void> => {
-        const c = await rawKafkajs(brokers, installDir, records, rep);
+        const c = await rawKafkajs(brokers, installDir, records, rep, kafka.process.pid);
         results['rawKafkajs']?.push(c.msgsPerSec);
         results['rawKafkajsCpu']?.push(c.cpuUsPerRecord);
-        process.stdout.write(`rep ${rep} raw kafkajs loop: ${c.msgsPerSec.toFixed(0)} msg/s, ${c.seconds.toFixed(1)} s, ${c.cpuUsPerRecord.toFixed(1)} CPU-µs/record, RSS ${c.rssMb.toFixed(0)} MB, load ${load()}\n`);
+        results['rawKafkajsBrokerCpu']?.push(c.brokerCpuUsPerRecord);
+        results['rawKafkajsMachineBusy']?.push(c.machineBusy);
+        process.stdout.write(`rep ${rep} raw kafkajs loop: ${c.msgsPerSec.toFixed(0)} msg/s, ${c.seconds.toFixed(1)} s, ${c.cpuUsPerRecord.toFixed(1)} CPU-µs/record, RSS ${c.rssMb.toFixed(0)} MB, broker ${c.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(c.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
+        if (c.probe) process.stdout.write(`rep ${rep} raw kafkajs loop probe: ${JSON.stringify(c.probe)}\n`);
       };
       // A B C, then C B A: on a machine whose load drifts, no contestant always goes first.
       for (const run of rep % 2 === 0 ? [runA, runB, runC] : [runC, runB, runA]) await run();
@@ -143,6 +218,8 @@ async function main(): Promise<void> {
   const summary = {
     records,
     reps,
+    streamIngestRuntimeEnv: runtimeEnv.label,
+    streamIngestNodeFlags: nodeFlagsArg(),
     recordBytes: 200,
     acks: 'all',
     partitions: 3,

@@ -159,40 +159,22 @@ const launcherSpans: { handle: CreateSpan[] | undefined; limiterWaitMs: number[]
   handle: undefined,
   limiterWaitMs: undefined,
 };
-{
-  const proto = LaunchHandler.prototype as unknown as Record<
-    string,
-    (...a: unknown[]) => Promise<unknown>
-  >;
-  const handle = proto['handle'];
-  if (handle) {
-    proto['handle'] = async function (this: unknown, ...a: unknown[]) {
-      const into = launcherSpans.handle;
-      const start = performance.now();
-      try {
-        return await handle.apply(this, a);
-      } finally {
-        into?.push({ start, end: performance.now(), jobId: '' });
-      }
-    };
-  }
-  const limiter = RateLimiter.prototype as unknown as Record<
-    string,
-    (...a: unknown[]) => Promise<unknown>
-  >;
-  const take = limiter['take'];
-  if (take) {
-    limiter['take'] = async function (this: unknown, ...a: unknown[]) {
-      const into = launcherSpans.limiterWaitMs;
-      const start = performance.now();
-      try {
-        return await take.apply(this, a);
-      } finally {
-        into?.push(performance.now() - start);
-      }
-    };
-  }
+/** Wraps `prototype[method]` so each call's start and end go to `record` (the bench's spans). */
+function timeMethod(prototype: object, method: string, record: (start: number, end: number) => void): void {
+  const methods = prototype as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const original = methods[method];
+  if (!original) return;
+  methods[method] = async function (this: unknown, ...a: unknown[]) {
+    const start = performance.now();
+    try {
+      return await original.apply(this, a);
+    } finally {
+      record(start, performance.now());
+    }
+  };
 }
+timeMethod(LaunchHandler.prototype, 'handle', (start, end) => launcherSpans.handle?.push({ start, end, jobId: '' }));
+timeMethod(RateLimiter.prototype, 'take', (start, end) => launcherSpans.limiterWaitMs?.push(end - start));
 
 /** What a pass cost the bench process and how evenly its Jobs came (for finding slow passes). */
 interface PassDiagnostics {

@@ -416,8 +416,10 @@ describe('workflows (scheduler + job-launcher processes, real Kafka and Kubernet
       for (const w of (spec['workspaces'] as { claimName: string }[] | undefined) ?? []) await kube.boundClaim(ns, w.claimName).catch(() => undefined);
       const { workflow } = await submit({ ...spec });
       const done = await ended(workflow?.workflowId ?? '', 180_000);
-      expect(Object.values(states(done)).every((s) => s === 'SUCCEEDED')).toBe(true);
-      expect(done.state).toBe(WorkflowState.WORKFLOW_STATE_SUCCEEDED);
+      // Whole objects, so a failure names the task and its message.
+      expect(done.tasks.map((t) => ({ task: t.name, state: stateName(t.state), message: t.state === TaskState.TASK_STATE_SUCCEEDED ? '' : t.message })))
+        .toEqual(done.tasks.map((t) => ({ task: t.name, state: 'SUCCEEDED', message: '' })));
+      expect({ state: done.state, message: done.message }).toEqual({ state: WorkflowState.WORKFLOW_STATE_SUCCEEDED, message: done.message });
     },
   );
 });

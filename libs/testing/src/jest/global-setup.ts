@@ -10,7 +10,8 @@ declare global {
 /**
  * Starts the real servers once for the whole integration run and exports their connection
  * settings (WHARF_* variables) to the test workers. `WHARF_INFRA=kafka,s3` limits what starts
- * (default: all three).
+ * (default: all three). `WHARF_KEEP_WORKDIR=1` keeps the servers' work directory (logs, the
+ * container simulator's output) after the run, for a look at what happened.
  */
 export default async function globalSetup(): Promise<void> {
   const wanted = new Set((process.env['WHARF_INFRA'] ?? 'kafka,kube,s3').split(',').map((s) => s.trim()));
@@ -20,7 +21,7 @@ export default async function globalSetup(): Promise<void> {
     kube: wanted.has('kube'),
     s3: wanted.has('s3'),
     workDir,
-    cleanup: true,
+    cleanup: process.env['WHARF_KEEP_WORKDIR'] !== '1',
     log: (line) => process.stderr.write(`\n[infra] ${line}`),
   });
   process.stderr.write(`\n[infra] servers up (work dir ${workDir})\n`);

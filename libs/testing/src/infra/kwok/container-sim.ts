@@ -246,6 +246,8 @@ const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
 const INDEX_FAILURE_COUNT = 'batch.kubernetes.io/job-index-failure-count';
 const JOB_UID_LABEL = 'batch.kubernetes.io/controller-uid';
 const FIELD_MANAGER = 'wharf-container-sim';
+/** How long a pod is held for kwok to serve its logs before it starts without them. */
+const KUBELET_LOGS_WAIT_MS = 90_000;
 
 interface EnvVar {
   name: string;
@@ -561,17 +563,28 @@ class ContainerSimulator {
     if (container === undefined) return;
     const { namespace, name } = pod.metadata;
     const path = `/containerLogs/${namespace}/${name}/${container}?limitBytes=1`;
-    // Bounded: under heavy load kwok can lag far behind; a pod that waits longer delays its Job
-    // more than a missing log costs (tests reading logs create their pods on a settled cluster).
-    const deadline = Date.now() + 10_000;
+    // Bounded, but generously: right after a suite that made thousands of pods (the kill -9
+    // tests) kwok's informers can lag for seconds, and a pod started before kwok serves its log
+    // has none: kwok answers 400, which job-launcher rightly takes as "output unavailable", so a
+    // workflow whose next task reads this output fails. Waiting costs only that pod's start.
+    const started = Date.now();
+    let warned = false;
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 500)) {
       const res = await this.kubelet
         .request('GET', path, undefined, undefined, 5_000)
         .catch(() => undefined);
-      if (res?.status === 200) return;
-      if (Date.now() > deadline) {
-        log(`kwok still serves no logs for ${namespace}/${name} after 10 s; starting it anyway`);
+      if (res?.status === 200) {
+        if (warned) log(`kwok serves the logs of ${namespace}/${name} after ${Date.now() - started} ms`);
         return;
+      }
+      const waited = Date.now() - started;
+      if (waited > KUBELET_LOGS_WAIT_MS) {
+        log(`kwok still serves no logs for ${namespace}/${name} after ${waited} ms; starting it anyway`);
+        return;
+      }
+      if (!warned && waited > 5_000) {
+        warned = true;
+        log(`kwok serves no logs for ${namespace}/${name} yet (${waited} ms); holding the pod`);
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

@@ -49,7 +49,7 @@ export async function startSchedulerProcess(namespace: string, extraEnv: Record<
   );
   const grpcPort = await freePort();
   const opsPort = await freePort();
-  const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist/apps/scheduler/main.js'), '--config', config], {
+  const child = spawn(process.execPath, [join(root, 'dist/apps/scheduler/main.js'), '--config', config], {
     env: {
       ...process.env,
       WHARF_KAFKA_BROKERS: brokers(),

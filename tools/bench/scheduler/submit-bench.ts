@@ -4,7 +4,13 @@
  *
  *   node tools/build/bundle.mjs apps/scheduler
  *   eval "$(bash tools/run.sh stack env)"
- *   npx tsx tools/bench/scheduler/submit-bench.ts [--clients 64] [--seconds 20]
+ *   npx tsx tools/bench/scheduler/submit-bench.ts [--clients 64] [--seconds 20] [--rate 2000]
+ *
+ * Without --rate each client sends its next submit as soon as the last one is answered: the
+ * most the scheduler takes, and latency = clients ÷ throughput. With --rate R the C clients
+ * share R submits/s: client c sends its k-th submit at start + (k·C + c)/R s, or at once when it
+ * is behind, so the figure is the latency at a sustained R/s (throughput below R means the
+ * scheduler could not keep up).
  */
 import * as grpc from '@grpc/grpc-js';
 import { JobServiceClient, JobSpec, type SubmitJobResponse } from '@wharf/contracts';
@@ -20,6 +26,7 @@ async function main(): Promise<void> {
   const clients = arg('clients', 64);
   const seconds = arg('seconds', 20);
   const channels = arg('channels', 4);
+  const rate = arg('rate', 0);
   const ns = `bench-${randomBytes(3).toString('hex')}`;
   const scheduler = await startSchedulerProcess(ns);
   try {
@@ -45,9 +52,15 @@ async function main(): Promise<void> {
     let errors = 0;
     const end = Date.now() + seconds * 1000;
     const startedAt = performance.now();
+    const slotMs = rate > 0 ? 1000 / rate : 0;
     await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (Date.now() < end) {
+      Array.from({ length: clients }, async (_, c) => {
+        for (let k = 0; Date.now() < end; k++) {
+          if (slotMs > 0) {
+            const due = startedAt + (k * clients + c) * slotMs - performance.now();
+            if (due > 0) await new Promise((r) => setTimeout(r, due));
+            if (Date.now() >= end) break;
+          }
           try {
             latencies.push(await submit(n++));
           } catch {
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
     const memory = scheduler.memory();
     const result = {
       clients,
+      ...(rate > 0 ? { rate } : {}),
       seconds: Number(elapsed.toFixed(1)),
       submits: latencies.length,
       errors,

@@ -73,3 +73,29 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
     retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
   });
 }
+
+/**
+ * `kafka` with its cluster factory wrapped: everything `kafka.admin()`, `.producer()` and
+ * `.consumer()` of the returned client create goes through `wrap(options, create)`. kafkajs
+ * keeps the factory under a private symbol; when it is not found (another kafkajs version),
+ * `kafka` is returned unchanged and callers get kafkajs' own behaviour.
+ */
+export function withClusterFactory(
+  kafka: KafkaClient,
+  wrap: (
+    options: Record<string, unknown>,
+    create: (options: Record<string, unknown>) => unknown,
+  ) => unknown,
+): KafkaClient {
+  const client = kafka as KafkaClient & Record<symbol, unknown>;
+  const symbol = Object.getOwnPropertySymbols(client).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
+  const createCluster = symbol === undefined ? undefined : client[symbol];
+  if (symbol === undefined || typeof createCluster !== 'function') return kafka;
+  const patched = Object.create(client) as KafkaClient & Record<symbol, unknown>;
+  const create = (options: Record<string, unknown>): unknown =>
+    (createCluster as (o: unknown) => unknown).call(client, options);
+  patched[symbol] = (options: Record<string, unknown>): unknown => wrap(options, create);
+  return patched;
+}

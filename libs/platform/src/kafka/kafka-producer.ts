@@ -5,16 +5,11 @@ import {
   type ContentType,
   type MessageType,
 } from '@wharf/contracts';
-import {
-  type Producer,
-  type RecordMetadata,
-  type RetryOptions,
-  type Transaction,
-} from 'kafkajs';
+import { type Producer, type RecordMetadata, type RetryOptions, type Transaction } from 'kafkajs';
 import { NotLeaderError, UnavailableError } from '../errors';
 import type { Component } from '../lifecycle';
 import type { Logger } from '../logger';
-import type { KafkaClient } from './kafka-client';
+import { withClusterFactory, type KafkaClient } from './kafka-client';
 import { isFencedError, needsNewProducer, toKafkaError } from './kafka-errors';
 import { toKafkaMessage, type ProducedOffset, type ProducerRecord } from './kafka-record';
 import { StablePartitioner } from './stable-partitioner';
@@ -258,7 +253,6 @@ export interface TransactionalProducerOptions extends KafkaProducerOptions {
   readonly coordinatorCacheMs?: number;
 }
 
-type KafkaClientWithClusterFactory = KafkaClient & Record<symbol, unknown>;
 interface ClusterLike {
   retry?: RetryOptions;
   findGroupCoordinator(args: { groupId: string; coordinatorType?: number }): Promise<unknown>;
@@ -277,16 +271,9 @@ export function withProducerCluster(
   kafka: KafkaClient,
   options: { readonly coordinatorCacheMs?: number; readonly retry?: RetryOptions },
 ): KafkaClient {
-  const client = kafka as KafkaClientWithClusterFactory;
-  const symbol = Object.getOwnPropertySymbols(client).find(
-    (s) => s.description === 'private:Kafka:createCluster',
-  );
-  const createCluster = symbol === undefined ? undefined : client[symbol];
-  if (symbol === undefined || typeof createCluster !== 'function') return kafka;
   const ttlMs = options.coordinatorCacheMs ?? 0;
-  const patched = Object.create(client) as KafkaClientWithClusterFactory;
-  patched[symbol] = (clusterOptions: unknown): unknown => {
-    const cluster = (createCluster as (o: unknown) => ClusterLike).call(client, clusterOptions);
+  return withClusterFactory(kafka, (clusterOptions, create) => {
+    const cluster = create(clusterOptions) as ClusterLike;
     if (options.retry) cluster.retry = options.retry;
     if (ttlMs <= 0) return cluster;
     const find = cluster.findGroupCoordinator.bind(cluster);
@@ -304,8 +291,7 @@ export function withProducerCluster(
       return broker;
     };
     return cluster;
-  };
-  return patched;
+  });
 }
 
 /**

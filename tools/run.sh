@@ -18,7 +18,9 @@ ensure_deps() {
     # list them and `npm ci` would reject it. With the lockfile present, install resolves the
     # same versions.
     echo "wharf: installing npm dependencies…" >&2
-    npm install --no-audit --no-fund --loglevel=error
+    # stdout too goes to stderr: `eval "$(bash tools/run.sh stack env)"` must read only the env
+    # (npm prints the postinstall patch-package run on stdout).
+    npm install --no-audit --no-fund --loglevel=error >&2
     node -p "require('crypto').createHash('sha256').update(require('fs').readFileSync('package-lock.json')).digest('hex')" > node_modules/.wharf-lock-sha256
   fi
 }

@@ -13,21 +13,6 @@ import { resolve } from 'node:path';
 // @grpc/reflection load .proto files), and grpc-js, which must be one shared copy with them.
 const runtimeExternal = ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'grpc-health-check'];
 
-// kafkajs 2.2.4 schedules its pending-request check with a negative delay when no throttle is in
-// force (throttledUntil is -1): Node clamps it to 1 ms, which is what kafkajs means, but prints a
-// TimeoutNegativeWarning into every service's log. Clamp it in the bundle instead.
-const kafkajsNegativeTimeout = {
-  name: 'kafkajs-negative-timeout',
-  setup(b) {
-    b.onLoad({ filter: /kafkajs[\\/]src[\\/]network[\\/]requestQueue[\\/]index\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const patched = source.replace('}, scheduleAt)', '}, Math.max(scheduleAt, 1))');
-      if (patched === source) throw new Error(`${args.path}: the scheduleAt timeout to clamp is gone (kafkajs changed): drop this plugin`);
-      return { contents: patched, loader: 'js' };
-    });
-  },
-};
-
 const root = process.argv[2];
 if (!root) {
   console.error('usage: node tools/build/bundle.mjs apps/<app> [--entry=<file> --outfile=<file>]');
@@ -52,7 +37,6 @@ const result = await build({
   tsconfig: 'tsconfig.base.json',
   logLevel: 'warning',
   metafile: true,
-  plugins: [kafkajsNegativeTimeout],
   // cpu-features is an optional native helper of ssh2 (via client-node's exec support), never used.
   external: [...runtimeExternal, 'cpu-features', './crypto/build/Release/sshcrypto.node'],
 });

@@ -11,15 +11,25 @@ const partitionMetadata: PartitionMetadata[] = [0, 1, 2].map((partitionId) => ({
 }));
 
 describe('StablePartitioner', () => {
-  it('gives a keyless record the same partition on every retry, while new records still go round-robin', () => {
+  it('gives a keyless record the same partition on every retry, while different records spread over the partitions', () => {
     const partition = StablePartitioner();
-    const values = Array.from({ length: 9 }, (_, i) => Buffer.from(`line ${i}`));
-    const place = () => values.map((value) => partition({ topic: 't', partitionMetadata, message: { value } }));
-    const first = place();
-    // A retry builds new message objects around the same values (as the platform producer does).
-    expect(place()).toEqual(first);
-    expect(place()).toEqual(first);
-    expect(new Set(first)).toEqual(new Set([0, 1, 2]));
+    const values = Array.from({ length: 300 }, (_, i) => Buffer.from(`{"seq":${i},"line":"a keyless record"}`));
+    const place = (vs: Buffer[]) => vs.map((value) => partition({ topic: 't', partitionMetadata, message: { value } }));
+    const first = place(values);
+    // A retry builds new message objects around the same values (as the platform producer does)…
+    expect(place(values)).toEqual(first);
+    // …and a caller's own retry may even build new Buffers with the same bytes.
+    expect(place(values.map((value) => Buffer.from(value)))).toEqual(first);
+    for (const p of [0, 1, 2]) expect(first.filter((x) => x === p).length).toBeGreaterThan(60);
+  });
+
+  it('places a keyless record as if its value were its key', () => {
+    const stable = StablePartitioner();
+    const plain = Partitioners.DefaultPartitioner();
+    for (const text of ['21', 'foobar', 'a-little-bit-longer-string']) {
+      const value = Buffer.from(text);
+      expect(stable({ topic: 't', partitionMetadata, message: { value } })).toBe(plain({ topic: 't', partitionMetadata, message: { key: value, value } }));
+    }
   });
 
   it('is what kafkajs does otherwise: a retry of keyless records would move them', () => {

@@ -143,9 +143,12 @@ streams:
   // The driver's own NODE_OPTIONS / MALLOC_ARENA_MAX do not leak into the contestant: it gets
   // exactly the runtime env it is given (the Deployment's, unless told otherwise).
   const { NODE_OPTIONS: _nodeOptions, MALLOC_ARENA_MAX: _arenas, ...inherited } = process.env;
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), 'dist/apps/stream-ingest/main.js', '--config', config], {
+  const runtimeEnv = options.runtimeEnv ?? runtimeEnvArg().env;
+  // WHARF_NODE_FLAGS: V8 flags Node refuses in NODE_OPTIONS, on the command line as the Deployment puts them.
+  const runtimeFlags = runtimeEnv['WHARF_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...runtimeFlags, ...(options.nodeFlags ?? []), 'dist/apps/stream-ingest/main.js', '--config', config], {
     cwd: repo,
-    env: { ...inherited, ...(options.runtimeEnv ?? runtimeEnvArg().env), ...options.extraEnv },
+    env: { ...inherited, ...runtimeEnv, ...options.extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const metric = async (name: string): Promise<number> => {

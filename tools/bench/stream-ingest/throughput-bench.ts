@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     const w = await rawKafkajs(brokers, installDir, warmup, -1, kafka.process.pid, 'prebuilt');
     process.stdout.write(`warm-up (not counted): raw kafkajs loop, ${warmup} records, ${w.msgsPerSec.toFixed(0)} msg/s, broker ${w.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record\n`);
   }
-  const results: Record<string, number[]> = { ours: [], perfTest: [], rawKafkajs: [], rawKafkajsFresh: [], oursRss: [], oursCpu: [], perfTestCpu: [], rawKafkajsCpu: [], rawKafkajsFreshCpu: [], oursBatch: [], load: [], oursBrokerCpu: [], oursUpstreamCpu: [], oursMachineBusy: [], perfTestBrokerCpu: [], perfTestMachineBusy: [], rawKafkajsBrokerCpu: [], rawKafkajsMachineBusy: [] };
+  const results: Record<string, number[]> = { ours: [], perfTest: [], rawKafkajs: [], rawKafkajsFresh: [], oursRss: [], oursCpu: [], perfTestCpu: [], rawKafkajsCpu: [], rawKafkajsFreshCpu: [], oursBatch: [], load: [], oursBrokerCpu: [], oursUpstreamCpu: [], oursMachineBusy: [], perfTestBrokerCpu: [], perfTestMachineBusy: [], rawKafkajsBrokerCpu: [], rawKafkajsMachineBusy: [], rawKafkajsFreshBrokerCpu: [], rawKafkajsFreshMachineBusy: [] };
   try {
     for (let rep = 0; rep < reps; rep++) {
       const runA = async (): Promise<void> => {
@@ -204,22 +204,19 @@ async function main(): Promise<void> {
         results['perfTestMachineBusy']?.push(b.machineBusy);
         process.stdout.write(`rep ${rep} kafka-producer-perf-test: ${b.summary} (${b.cpuUsPerRecord.toFixed(1)} CPU-µs/record), broker ${b.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(b.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
       };
-      const runC = async (): Promise<void> => {
-        const c = await rawKafkajs(brokers, installDir, records, rep, kafka.process.pid, 'prebuilt');
-        results['rawKafkajs']?.push(c.msgsPerSec);
-        results['rawKafkajsCpu']?.push(c.cpuUsPerRecord);
-        results['rawKafkajsBrokerCpu']?.push(c.brokerCpuUsPerRecord);
-        results['rawKafkajsMachineBusy']?.push(c.machineBusy);
-        process.stdout.write(`rep ${rep} raw kafkajs loop: ${c.msgsPerSec.toFixed(0)} msg/s, ${c.seconds.toFixed(1)} s, ${c.cpuUsPerRecord.toFixed(1)} CPU-µs/record, RSS ${c.rssMb.toFixed(0)} MB, broker ${c.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(c.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
-        if (c.probe) process.stdout.write(`rep ${rep} raw kafkajs loop probe: ${JSON.stringify(c.probe)}\n`);
+      const runRaw = (mode: 'prebuilt' | 'fresh') => async (): Promise<void> => {
+        const key = mode === 'prebuilt' ? 'rawKafkajs' : 'rawKafkajsFresh';
+        const label = mode === 'prebuilt' ? 'raw kafkajs loop' : 'raw kafkajs loop, fresh records';
+        const c = await rawKafkajs(brokers, installDir, records, rep, kafka.process.pid, mode);
+        results[key]?.push(c.msgsPerSec);
+        results[`${key}Cpu`]?.push(c.cpuUsPerRecord);
+        results[`${key}BrokerCpu`]?.push(c.brokerCpuUsPerRecord);
+        results[`${key}MachineBusy`]?.push(c.machineBusy);
+        process.stdout.write(`rep ${rep} ${label}: ${c.msgsPerSec.toFixed(0)} msg/s, ${c.seconds.toFixed(1)} s, ${c.cpuUsPerRecord.toFixed(1)} CPU-µs/record, RSS ${c.rssMb.toFixed(0)} MB, broker ${c.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(c.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
+        if (c.probe) process.stdout.write(`rep ${rep} ${label} probe: ${JSON.stringify(c.probe)}\n`);
       };
-      const runD = async (): Promise<void> => {
-        const d = await rawKafkajs(brokers, installDir, records, rep, kafka.process.pid, 'fresh');
-        results['rawKafkajsFresh']?.push(d.msgsPerSec);
-        results['rawKafkajsFreshCpu']?.push(d.cpuUsPerRecord);
-        process.stdout.write(`rep ${rep} raw kafkajs loop, fresh records: ${d.msgsPerSec.toFixed(0)} msg/s, ${d.seconds.toFixed(1)} s, ${d.cpuUsPerRecord.toFixed(1)} CPU-µs/record, RSS ${d.rssMb.toFixed(0)} MB, broker ${d.brokerCpuUsPerRecord.toFixed(1)} CPU-µs/record, machine ${(d.machineBusy * 100).toFixed(0)} % busy, load ${load()}\n`);
-        if (d.probe) process.stdout.write(`rep ${rep} raw kafkajs loop, fresh records, probe: ${JSON.stringify(d.probe)}\n`);
-      };
+      const runC = runRaw('prebuilt');
+      const runD = runRaw('fresh');
       // A B C D, then D C B A: on a machine whose load drifts, no contestant always goes first.
       for (const run of rep % 2 === 0 ? [runA, runB, runC, runD] : [runD, runC, runB, runA]) await run();
     }

@@ -180,4 +180,61 @@ describe('producers against a real broker', () => {
       'second',
     ]);
   });
+
+  // kafkajs (patched, ADR 0011) retries CONCURRENT_TRANSACTIONS — the answer to a transaction
+  // started while the coordinator still completes the previous one — without first refreshing
+  // the metadata, which before cost a Metadata round trip in about half of back-to-back commits.
+  it('retries a transaction started too soon without a Metadata request', async () => {
+    const topic = await createTopic(3);
+    const apis: string[] = [];
+    let recording = false;
+    const instrumented = new Proxy(kafka, {
+      get(target, property, receiver) {
+        if (property === 'producer') {
+          return function (this: unknown, config: Parameters<KafkaClient['producer']>[0]) {
+            const producer = target.producer.call(this === undefined ? receiver : this, config);
+            producer.on(producer.events.REQUEST, ({ payload }) => {
+              if (recording) apis.push(payload.apiName);
+            });
+            return producer;
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function'
+          ? (value as (...args: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const producer = new TransactionalProducer({
+      kafka: instrumented,
+      logger,
+      transactionalId: uniqueName('back-to-back'),
+      coordinatorCacheMs: 60_000,
+      retry: { initialRetryTime: 1, retries: 40, maxRetryTime: 100, multiplier: 1.25 },
+    });
+    await producer.start();
+    const rounds = 40;
+    try {
+      for (let round = 0; round < rounds; round++) {
+        recording = round > 0; // the first round loads the topic's metadata
+        await producer.runTransaction((tx) =>
+          tx.sendBatch([
+            { topic, records: [{ key: `k${round}`, value: Buffer.from(String(round)) }] },
+          ]),
+        );
+      }
+    } finally {
+      await producer.stop();
+    }
+    const count = (api: string) => apis.filter((a) => a === api).length;
+    // Every round after the first: its AddPartitionsToTxn (retried when answered
+    // CONCURRENT_TRANSACTIONS), one Produce, one EndTxn; never a Metadata request.
+    expect(count('Produce')).toBe(rounds - 1);
+    expect(count('EndTxn')).toBe(rounds - 1);
+    expect(count('AddPartitionsToTxn')).toBeGreaterThanOrEqual(rounds - 1);
+    expect(count('Metadata')).toBe(0);
+    expect(
+      (await readAll(topic)).map((r) => r.value?.toString()).sort((a, b) => Number(a) - Number(b)),
+    ).toEqual(Array.from({ length: rounds }, (_, i) => String(i)));
+  });
 });

@@ -49,7 +49,7 @@ export async function startSchedulerProcess(namespace: string, extraEnv: Record<
   );
   const grpcPort = await freePort();
   const opsPort = await freePort();
-  const child = spawn(process.execPath, [join(root, 'dist/apps/scheduler/main.js'), '--config', config], {
+  const child = spawn(process.execPath, [...nodeFlags(), join(root, 'dist/apps/scheduler/main.js'), '--config', config], {
     env: {
       ...process.env,
       WHARF_KAFKA_BROKERS: brokers(),
@@ -92,4 +92,9 @@ export async function startSchedulerProcess(namespace: string, extraEnv: Record<
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** WHARF_BENCH_NODE_FLAGS: node flags for the scheduler process only (e.g. --trace-gc), which Node refuses in NODE_OPTIONS. */
+function nodeFlags(): string[] {
+  return (process.env['WHARF_BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
 }

@@ -5,7 +5,7 @@
  *
  *   npx tsx tools/bench/scheduler/commit-profile.ts [--submits 64] [--commits 50]
  */
-import { createKafka, createLogger, type KafkaClient } from '@wharf/platform';
+import { createKafka, createLogger, withProducerRequestListener } from '@wharf/platform';
 import { reduce } from '../../../apps/scheduler/src/domain/job-reducer';
 import { aSpec } from '../../../apps/scheduler/src/domain/test-builders';
 import { KafkaStateLog } from '../../../apps/scheduler/src/state/kafka-state-log';
@@ -24,24 +24,11 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: [brokers()], clientId: 't', logger: logger.child({}, { level: 'fatal' }) });
   const requests = new Map<string, number[]>();
   let recording = false;
-  const instrumented = new Proxy(kafka, {
-    get(target, property, receiver) {
-      if (property === 'producer') {
-        // Called on `receiver` (the state log may wrap this client again, see withCoordinatorCache).
-        return function (this: unknown, config: Parameters<KafkaClient['producer']>[0]) {
-          const producer = target.producer.call(this === undefined ? receiver : this, config);
-          producer.on(producer.events.REQUEST, ({ payload }) => {
-            if (!recording) return;
-            const list = requests.get(payload.apiName) ?? [];
-            list.push(payload.duration);
-            requests.set(payload.apiName, list);
-          });
-          return producer;
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  const instrumented = withProducerRequestListener(kafka, ({ apiName, duration }) => {
+    if (!recording) return;
+    const list = requests.get(apiName) ?? [];
+    list.push(duration);
+    requests.set(apiName, list);
   });
   const log = new KafkaStateLog({ kafka: instrumented, logger, transactionalId: ns, topics: { state: ns + '.s', events: ns + '.e', launch: ns + '.l', workflows: ns + '.w', workflowEvents: ns + '.we' } });
   await log.open();

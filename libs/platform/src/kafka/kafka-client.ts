@@ -75,6 +75,24 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
 }
 
 /**
+ * `kafka` whose producers report every request they send to `onRequest` (kafkajs' request
+ * instrumentation event: the API's name and the round trip in ms), for benchmarks and tests
+ * that count round trips. Clients derived from it (withProducerCluster) keep reporting.
+ */
+export function withProducerRequestListener(
+  kafka: KafkaClient,
+  onRequest: (request: { readonly apiName: string; readonly duration: number }) => void,
+): KafkaClient {
+  const client = Object.create(kafka) as KafkaClient;
+  client.producer = function (this: KafkaClient, config) {
+    const producer = kafka.producer.call(this, config);
+    producer.on(producer.events.REQUEST, ({ payload }) => onRequest(payload));
+    return producer;
+  };
+  return client;
+}
+
+/**
  * `kafka` with its cluster factory wrapped: everything `kafka.admin()`, `.producer()` and
  * `.consumer()` of the returned client create goes through `wrap(options, create)`. kafkajs
  * keeps the factory under a private symbol; when it is not found (another kafkajs version),
@@ -88,9 +106,14 @@ export function withClusterFactory(
   ) => unknown,
 ): KafkaClient {
   const client = kafka as KafkaClient & Record<symbol, unknown>;
-  const symbol = Object.getOwnPropertySymbols(client).find(
-    (s) => s.description === 'private:Kafka:createCluster',
-  );
+  // Own or inherited: clients derived from `kafka` (here or in withProducerRequestListener) are
+  // objects whose prototype is the kafkajs client.
+  let symbol: symbol | undefined;
+  for (let o: object | null = client; o && !symbol; o = Object.getPrototypeOf(o) as object | null) {
+    symbol = Object.getOwnPropertySymbols(o).find(
+      (s) => s.description === 'private:Kafka:createCluster',
+    );
+  }
   const createCluster = symbol === undefined ? undefined : client[symbol];
   if (symbol === undefined || typeof createCluster !== 'function') return kafka;
   const patched = Object.create(client) as KafkaClient & Record<symbol, unknown>;

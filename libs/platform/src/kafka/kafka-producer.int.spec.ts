@@ -2,7 +2,7 @@ import { ContentTypes, RecordHeaders, Reply, contentTypeOf, decodeMessage } from
 import { testInfra, uniqueName } from '@wharf/testing';
 import pino from 'pino';
 import { isRetriable, NotLeaderError } from '../errors';
-import { createKafka, type KafkaClient } from './kafka-client';
+import { createKafka, withProducerRequestListener, type KafkaClient } from './kafka-client';
 import { KafkaProducer, TransactionalProducer } from './kafka-producer';
 import { headerString, type KafkaRecord } from './kafka-record';
 import { ensureTopics } from './topic-admin';
@@ -188,22 +188,8 @@ describe('producers against a real broker', () => {
     const topic = await createTopic(3);
     const apis: string[] = [];
     let recording = false;
-    const instrumented = new Proxy(kafka, {
-      get(target, property, receiver) {
-        if (property === 'producer') {
-          return function (this: unknown, config: Parameters<KafkaClient['producer']>[0]) {
-            const producer = target.producer.call(this === undefined ? receiver : this, config);
-            producer.on(producer.events.REQUEST, ({ payload }) => {
-              if (recording) apis.push(payload.apiName);
-            });
-            return producer;
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function'
-          ? (value as (...args: unknown[]) => unknown).bind(target)
-          : value;
-      },
+    const instrumented = withProducerRequestListener(kafka, ({ apiName }) => {
+      if (recording) apis.push(apiName);
     });
     const producer = new TransactionalProducer({
       kafka: instrumented,
@@ -233,6 +219,8 @@ describe('producers against a real broker', () => {
     expect(count('EndTxn')).toBe(rounds - 1);
     expect(count('AddPartitionsToTxn')).toBeGreaterThanOrEqual(rounds - 1);
     expect(count('Metadata')).toBe(0);
+    // The coordinator stays cached (coordinatorCacheMs) through the instrumented client too.
+    expect(count('GroupCoordinator')).toBe(0);
     expect(
       (await readAll(topic)).map((r) => r.value?.toString()).sort((a, b) => Number(a) - Number(b)),
     ).toEqual(Array.from({ length: rounds }, (_, i) => String(i)));

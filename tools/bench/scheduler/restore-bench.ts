@@ -14,7 +14,7 @@ import { reduce } from '../../../apps/scheduler/src/domain/job-reducer';
 import { aSpec } from '../../../apps/scheduler/src/domain/test-builders';
 import { JobStore } from '../../../apps/scheduler/src/state/job-store';
 import { KafkaStateLog } from '../../../apps/scheduler/src/state/kafka-state-log';
-import { brokers } from './bench-support';
+import { brokers, deleteNamespaceTopics } from './bench-support';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       heapUsedMiB: Math.round(heap.heapUsed / 2 ** 20),
     }),
   );
+  await deleteNamespaceTopics(ns);
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { JobServiceClient, JobSpec } from '@wharf/contracts';
 import { randomBytes } from 'node:crypto';
-import { startSchedulerProcess, token, type SchedulerProcess } from './bench-support';
+import { deleteNamespaceTopics, startSchedulerProcess, token, type SchedulerProcess } from './bench-support';
 
 const lease = process.argv.includes('--lease');
 const jobsArg = process.argv.indexOf('--jobs');
@@ -49,7 +49,10 @@ async function main(): Promise<void> {
   }
   const takeoverMs = Math.round(performance.now() - killedAt);
   console.log(JSON.stringify({ mode: lease ? 'lease standby' : 'restart', jobsBefore: jobs, takeoverMs }));
+  const exited = new Promise((r) => next.child.once('exit', r));
   next.child.kill('SIGTERM');
+  await exited;
+  await deleteNamespaceTopics(ns);
 }
 
 main().catch((error: unknown) => {

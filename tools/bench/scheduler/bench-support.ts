@@ -108,7 +108,7 @@ export async function deleteNamespaceTopics(namespace: string): Promise<number> 
   }
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }

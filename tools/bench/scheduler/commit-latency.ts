@@ -8,7 +8,7 @@ import { createKafka, createLogger } from '@wharf/platform';
 import { reduce } from '../../../apps/scheduler/src/domain/job-reducer';
 import { aSpec } from '../../../apps/scheduler/src/domain/test-builders';
 import { KafkaStateLog } from '../../../apps/scheduler/src/state/kafka-state-log';
-import { brokers, percentile } from './bench-support';
+import { brokers, deleteNamespaceTopics, percentile } from './bench-support';
 const logger = createLogger({ service: 't', level: 'warn' });
 async function main() {
   const ns = 'timing-' + Date.now();
@@ -30,6 +30,7 @@ async function main() {
     times.push(performance.now() - t);
   }
   await log.close();
+  await deleteNamespaceTopics(ns);
   times.sort((a, b) => a - b);
   console.log(JSON.stringify({ openMs: Math.round(openMs), commits: times.length, p50Ms: Number(percentile(times, 50).toFixed(1)), p99Ms: Number(percentile(times, 99).toFixed(1)) }));
 }

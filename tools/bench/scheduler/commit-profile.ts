@@ -9,7 +9,7 @@ import { createKafka, createLogger, withProducerRequestListener } from '@wharf/p
 import { reduce } from '../../../apps/scheduler/src/domain/job-reducer';
 import { aSpec } from '../../../apps/scheduler/src/domain/test-builders';
 import { KafkaStateLog } from '../../../apps/scheduler/src/state/kafka-state-log';
-import { brokers, percentile } from './bench-support';
+import { brokers, deleteNamespaceTopics, percentile } from './bench-support';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     if (recording) times.push(performance.now() - t);
   }
   await log.close();
+  await deleteNamespaceTopics(ns);
   times.sort((a, b) => a - b);
   const perApi = Object.fromEntries(
     [...requests].map(([api, list]) => {

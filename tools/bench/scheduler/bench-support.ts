@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { constants as perfConstants } from 'node:perf_hooks';
 
 export const root = resolve(__dirname, '../../..');
 export const token = 'bench-token-0123456789abcdef';
@@ -106,6 +107,18 @@ export async function deleteNamespaceTopics(namespace: string): Promise<number> 
   } finally {
     await admin.disconnect();
   }
+}
+
+const gcKinds: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+/** A GC performance entry's kind by name, as timeline-probe.cjs writes it. */
+export function gcKindName(kind: number | undefined): string {
+  return gcKinds[kind ?? -1] ?? String(kind);
 }
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {

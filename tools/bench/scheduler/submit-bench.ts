@@ -41,7 +41,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { deleteNamespaceTopics, percentile, root, startSchedulerProcess, token } from './bench-support';
+import { deleteNamespaceTopics, gcKindName, percentile, root, startSchedulerProcess, token } from './bench-support';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   const clientIndex = process.argv.indexOf('--client');
   const clientKind = clientIndex >= 0 ? process.argv[clientIndex + 1] : 'grpc-js';
   if (clientKind !== 'grpc-js' && clientKind !== 'h2' && clientKind !== 'ghz') throw new Error(`--client ${clientKind}: expected grpc-js, h2 or ghz`);
+  const timelineIndex = process.argv.indexOf('--timeline');
+  const timelineFile = timelineIndex >= 0 ? process.argv[timelineIndex + 1] : undefined;
+  if (timelineIndex >= 0 && !timelineFile) throw new Error('--timeline needs a file to write');
   const ns = `bench-${randomBytes(3).toString('hex')}`;
   const scheduler = await startSchedulerProcess(ns);
   try {
@@ -76,9 +79,8 @@ async function main(): Promise<void> {
     };
     // Connections, topic metadata.
     await Promise.all(Array.from({ length: 200 }, () => submit(n++)));
-    const timelineIndex = process.argv.indexOf('--timeline');
-    const timeline = timelineIndex >= 0 ? { file: process.argv[timelineIndex + 1] as string, sentAt: new Samples(), latency: new Samples(), gcs: [] as Array<[number, number, number]> } : undefined;
-    const gcObserver = timeline ? new PerformanceObserver((list) => list.getEntries().forEach((e) => timeline.gcs.push([performance.timeOrigin + e.startTime, e.duration, (e.detail as { kind?: number } | undefined)?.kind ?? 0]))) : undefined;
+    const timeline = timelineFile ? { file: timelineFile, sentAt: new Samples(), latency: new Samples(), gcs: [] as Array<[number, number, string]> } : undefined;
+    const gcObserver = timeline ? new PerformanceObserver((list) => list.getEntries().forEach((e) => timeline.gcs.push([performance.timeOrigin + e.startTime, e.duration, gcKindName((e.detail as { kind?: number } | undefined)?.kind)]))) : undefined;
     gcObserver?.observe({ entryTypes: ['gc'] });
     const slotMs = rate > 0 ? 1000 / rate : 0;
     /** C clients for `phaseSeconds`, paced by --rate; returns the sorted latencies, the error count and the elapsed seconds. */

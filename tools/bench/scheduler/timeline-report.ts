@@ -7,8 +7,9 @@
  *   npx tsx tools/bench/scheduler/timeline-report.ts <client.json> <scheduler.json> [--over 50]
  */
 import { readFileSync } from 'node:fs';
+import { percentile } from './bench-support';
 
-type Span = [start: number, ms: number, kind?: string | number];
+type Span = [start: number, ms: number, kind?: string];
 const [clientFile, schedulerFile] = process.argv.slice(2, 4);
 if (!clientFile || !schedulerFile) throw new Error('usage: timeline-report.ts <client.json> <scheduler.json> [--over ms]');
 const overIndex = process.argv.indexOf('--over');
@@ -19,8 +20,7 @@ const scheduler = JSON.parse(readFileSync(schedulerFile, 'utf8')) as { gcs: Span
 const calls = [...client.calls].sort((a, b) => a[0] - b[0]);
 const t0 = calls[0]?.[0] ?? 0;
 const sorted = calls.map(([, ms]) => ms).sort((a, b) => a - b);
-const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-console.log(`${calls.length} calls, p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, ${sorted.filter((ms) => ms > over).length} over ${over} ms`);
+console.log(`${calls.length} calls, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, ${sorted.filter((ms) => ms > over).length} over ${over} ms`);
 
 const bursts: Array<{ from: number; to: number; slowest: number; count: number }> = [];
 for (const [sent, ms] of calls) {
@@ -29,11 +29,10 @@ for (const [sent, ms] of calls) {
   if (last && sent - last.to < 60) Object.assign(last, { to: sent, slowest: Math.max(last.slowest, ms), count: last.count + 1 });
   else bursts.push({ from: sent, to: sent, slowest: ms, count: 1 });
 }
-const gcKinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' }; // perf_hooks' NODE_PERFORMANCE_GC_*
 const near = (spans: Span[], from: number, to: number, minMs: number) =>
   spans
     .filter(([start, ms]) => start + ms >= from && start <= to && ms >= minMs)
-    .map(([start, ms, kind]) => `${typeof kind === 'number' ? (gcKinds[kind] ?? kind) : (kind ?? '')} ${Math.round(ms)} ms @${Math.round(start - t0)}`.trim());
+    .map(([start, ms, kind]) => `${kind ?? ''} ${Math.round(ms)} ms @${Math.round(start - t0)}`.trim());
 for (const b of bursts) {
   const from = b.from - 80;
   const to = b.to + 10;

@@ -1,6 +1,6 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Command, JobEvent, JobState } from './index';
-import { contentTypeOf, decodeMessage, DecodeError, encodeMessage } from './codec';
+import { contentTypeOf, decodeMessage, DecodeError, encodeMessage, encodeProtobuf } from './codec';
 import { ContentTypes } from './topics';
 
 const command: Command = {
@@ -67,6 +67,17 @@ describe('record codec', () => {
     Command.encode({ commandId: 'c2', token: '' }, writer);
     writer.uint32((99 << 3) | 2).string('unknown field 99');
     expect(decodeMessage(Command, 'Command', writer.finish(), ContentTypes.protobuf).commandId).toBe('c2');
+  });
+
+  it('encodes each message into bytes of its own, also after an encode that failed half-way', () => {
+    const expected = Buffer.from(Command.encode(command).finish());
+    const first = encodeProtobuf(Command, command);
+    const broken = { ...command, submitJob: { ...command.submitJob, spec: { ...command.submitJob?.spec, parallelism: 1.5 } } } as Command;
+    expect(() => encodeMessage(Command, broken)).toThrow(/int32/);
+    const other = encodeProtobuf(JobEvent, JobEvent.fromPartial({ jobId: 'j', sequence: 1 }));
+    expect(Buffer.from(encodeProtobuf(Command, command))).toEqual(expected);
+    expect(Buffer.from(first)).toEqual(expected);
+    expect(JobEvent.decode(other).jobId).toBe('j');
   });
 
   it.each([

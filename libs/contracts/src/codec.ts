@@ -1,4 +1,4 @@
-import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryWriter, type BinaryReader } from '@bufbuild/protobuf/wire';
 import { ContentTypes, RecordHeaders, type ContentType } from './topics';
 
 /** What ts-proto generates for every message: the binary and proto3 JSON codecs. */
@@ -44,6 +44,22 @@ export function contentTypeOf(
   return ContentTypes.protobuf;
 }
 
+/**
+ * One writer for every protobuf encode: encoding is synchronous, and a fresh writer would grow
+ * its buffer from 1 KiB by copies on each message. finish() copies the bytes out and resets it.
+ */
+const sharedWriter = new BinaryWriter();
+
+/** Encodes a message as protobuf binary, into a Uint8Array of exactly its size. */
+export function encodeProtobuf<T>(type: MessageType<T>, message: T): Uint8Array {
+  try {
+    return type.encode(message, sharedWriter).finish();
+  } catch (error) {
+    sharedWriter.finish(); // drops what the failed encode wrote
+    throw error;
+  }
+}
+
 /** Encodes a message as protobuf binary (default) or proto3 JSON. */
 export function encodeMessage<T>(
   type: MessageType<T>,
@@ -53,7 +69,8 @@ export function encodeMessage<T>(
   if (contentType === ContentTypes.json) {
     return Buffer.from(JSON.stringify(type.toJSON(message)));
   }
-  return Buffer.from(type.encode(message).finish());
+  const bytes = encodeProtobuf(type, message);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

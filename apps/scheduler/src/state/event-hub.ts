@@ -1,4 +1,5 @@
-import type { JobEvent } from '@wharf/contracts';
+import { encodeProtobuf, JobEvent } from '@wharf/contracts';
+import { pack, unpack, type Packed } from './packed';
 import type { EventPosition } from './state-log';
 
 export interface PositionedEvent {
@@ -15,14 +16,33 @@ export interface EventHubOptions {
   readonly maxRecentEvents?: number;
 }
 
+/** An event as the hub keeps it for replay: encoded (ADR 0012), with what replay filters on. */
+class StoredEvent {
+  constructor(
+    readonly sequence: number,
+    readonly partition: number,
+    readonly offset: string,
+    readonly packed: Packed,
+  ) {}
+
+  static of({ event, position }: PositionedEvent): StoredEvent {
+    return new StoredEvent(event.sequence, position.partition, position.offset, pack(encodeProtobuf(JobEvent, event)));
+  }
+
+  decode(): PositionedEvent {
+    return { event: JobEvent.decode(unpack(this.packed)), position: { partition: this.partition, offset: this.offset } };
+  }
+}
+
 /**
  * Committed job events, in memory, for WatchJob/WatchJobs: a per-job history (replay from a
  * sequence), a bounded log of recent events over all jobs (replay from a resume token), and
- * live listeners. Fed only after a commit, so nobody sees an event that is not durable.
+ * live listeners. Fed only after a commit, so nobody sees an event that is not durable. Kept
+ * events are encoded and decoded again for a replay; listeners get the event as published.
  */
 export class EventHub {
-  private readonly byJob = new Map<string, PositionedEvent[]>();
-  private readonly recent: PositionedEvent[] = [];
+  private readonly byJob = new Map<string, StoredEvent[]>();
+  private readonly recent: StoredEvent[] = [];
   private recentStart = 0;
   private readonly listeners = new Set<EventListener>();
 
@@ -31,17 +51,17 @@ export class EventHub {
   publish(item: PositionedEvent): void {
     const jobId = item.event.jobId;
     let history = this.byJob.get(jobId);
-    if (!history) {
-      history = [];
-      this.byJob.set(jobId, history);
-    }
-    const last = history[history.length - 1];
+    const last = history?.[history.length - 1];
     // Restores and live commits may overlap: each sequence once, in order.
-    if (last && last.event.sequence >= item.event.sequence) return;
-    history.push(item);
+    if (last && last.sequence >= item.event.sequence) return;
+    const stored = StoredEvent.of(item);
+    if (!history) {
+      history = [stored];
+      this.byJob.set(jobId, history);
+    } else history.push(stored);
     const maxPerJob = this.options.maxEventsPerJob ?? 10_000;
     if (history.length > maxPerJob) history.splice(0, history.length - maxPerJob);
-    this.recent.push(item);
+    this.recent.push(stored);
     const maxRecent = this.options.maxRecentEvents ?? 100_000;
     if (this.recent.length - this.recentStart > maxRecent) {
       this.recentStart++;
@@ -56,17 +76,17 @@ export class EventHub {
   /** A job's events with sequence > `after`; `complete` is false when older ones were dropped. */
   history(jobId: string, after: number): { events: PositionedEvent[]; complete: boolean } {
     const history = this.byJob.get(jobId) ?? [];
-    const first = history[0]?.event.sequence ?? after + 1;
-    return { events: history.filter((e) => e.event.sequence > after), complete: first <= after + 1 };
+    const first = history[0]?.sequence ?? after + 1;
+    return { events: history.filter((e) => e.sequence > after).map((e) => e.decode()), complete: first <= after + 1 };
   }
 
   /** Recent events after the given per-partition offsets (absent partitions: everything kept). */
   since(offsets: ReadonlyMap<number, bigint>): PositionedEvent[] {
     const out: PositionedEvent[] = [];
     for (let i = this.recentStart; i < this.recent.length; i++) {
-      const item = this.recent[i] as PositionedEvent;
-      const seen = offsets.get(item.position.partition);
-      if (seen === undefined || BigInt(item.position.offset) > seen) out.push(item);
+      const stored = this.recent[i] as StoredEvent;
+      const seen = offsets.get(stored.partition);
+      if (seen === undefined || BigInt(stored.offset) > seen) out.push(stored.decode());
     }
     return out;
   }

@@ -1,9 +1,9 @@
 /**
  * Restore of N job records from the wharf.jobs.state changelog into the in-memory store, the
  * way a scheduler takes over (readEncodedRecords + JobStore.putEncoded: only the indexed fields
- * are read, each job is decoded when first asked for). Writes the N records first (plain
- * idempotent producer, big batches) to a fresh namespaced topic. `--full-decode 1` restores
- * the old way (decode every record, JobStore.put) for comparison.
+ * are read, the bytes are kept, ADR 0009 and 0012). Writes the N records first (plain
+ * idempotent producer, big batches) to a fresh namespaced topic. `--full-decode 1` decodes
+ * every record (readRecords) and stores it with JobStore.put, for comparison.
  *
  *   npx tsx tools/bench/scheduler/restore-bench.ts [--records 1000000] [--full-decode 1]
  */
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   // What the first admission cycle after a takeover reads: the per-queue index, no decoding.
   const snapshotStarted = performance.now();
-  const pending = store.queueSnapshot({ name: 'batch' } as Parameters<JobStore['queueSnapshot']>[0]).pending.length;
+  const pending = store.queueSnapshot({ name: 'batch' } as Parameters<JobStore['queueSnapshot']>[0]).pending.size;
   const snapshotMs = performance.now() - snapshotStarted;
   const heap = process.memoryUsage();
   console.log(

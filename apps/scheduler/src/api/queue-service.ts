@@ -10,7 +10,7 @@ function withUsage(store: JobStore, queue: QueueConfig, capacity: Limits): Queue
   return {
     queue: toQueueMessage(queue),
     usage: {
-      queued: s.pending.length,
+      queued: s.pending.size,
       running: s.running,
       used: { cpu: s.used.cpu, memory: s.used.memory, gpu: s.used.gpu },
       weightedShare: weightedShare(s.used, s.running, capacity, queue.weight),

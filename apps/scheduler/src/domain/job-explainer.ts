@@ -69,13 +69,13 @@ export function explainJob(snapshot: AdmissionSnapshot, record: JobRecord, now: 
       summary: `The job's queue '${queueName}' does not exist`,
     };
   }
-  const self = queue.pending.find((p) => p.jobId === record.jobId);
+  const self = queue.pending.get(record.jobId);
   const blockers: Blocker[] = [];
   if (!self) {
-    return { state, queuePosition: 0, queueLength: queue.pending.length, blockers, summary: 'The job is being admitted' };
+    return { state, queuePosition: 0, queueLength: queue.pending.size, blockers, summary: 'The job is being admitted' };
   }
   let ahead = 0;
-  for (const other of queue.pending) if (comparePending(other, self) < 0) ahead++;
+  for (const other of queue.pending.values()) if (comparePending(other, self) < 0) ahead++;
   const position = ahead + 1;
   if (ahead > 0) {
     blockers.push({
@@ -108,7 +108,7 @@ export function explainJob(snapshot: AdmissionSnapshot, record: JobRecord, now: 
         : describeUse(overCluster, clusterUsed, snapshot.capacity, self.demand);
     const mine = weightedShare(queue.used, queue.running, snapshot.capacity, queue.config.weight);
     const before = snapshot.queues
-      .filter((q) => q !== queue && q.pending.length > 0)
+      .filter((q) => q !== queue && q.pending.size > 0)
       .map((q) => ({ name: q.config.name, share: weightedShare(q.used, q.running, snapshot.capacity, q.config.weight) }))
       .filter((q) => q.share < mine || (q.share === mine && q.name < queueName))
       .sort((a, b) => a.share - b.share)
@@ -122,8 +122,8 @@ export function explainJob(snapshot: AdmissionSnapshot, record: JobRecord, now: 
   const summary =
     blockers.length === 0
       ? `The job is next in queue '${queueName}' and fits; it will be admitted in the next cycle`
-      : `The job is number ${position} of ${queue.pending.length} waiting in queue '${queueName}'`;
-  return { state, queuePosition: position, queueLength: queue.pending.length, blockers, summary };
+      : `The job is number ${position} of ${queue.pending.size} waiting in queue '${queueName}'`;
+  return { state, queuePosition: position, queueLength: queue.pending.size, blockers, summary };
 }
 
 export type { PendingJob };

@@ -1,6 +1,7 @@
 import { JobState, type JobRecord } from '@wharf/contracts';
 import { explainJob } from './job-explainer';
 import { clusterLimits, queueSchema, zeroDemand, type Demand } from './queue-config';
+import { PendingOrder } from './pending-order';
 import { decideAdmissions, type AdmissionSnapshot, type PendingJob, type QueueSnapshot } from './queue-admission';
 import { aQueue, aSpec } from './test-builders';
 
@@ -17,7 +18,7 @@ const job = (jobId: string, overrides: Partial<PendingJob> = {}): PendingJob => 
 });
 const queue = (name: string, pending: PendingJob[], overrides: Partial<QueueSnapshot> & { weight?: number; quotaCpu?: number; maxRunning?: number } = {}): QueueSnapshot => ({
   config: queueSchema.parse({ name, weight: overrides.weight ?? 1, maxRunning: overrides.maxRunning ?? 0, quota: { cpu: overrides.quotaCpu } }),
-  pending,
+  pending: PendingOrder.of(pending),
   used: overrides.used ?? zeroDemand,
   running: overrides.running ?? 0,
 });

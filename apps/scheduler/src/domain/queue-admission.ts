@@ -12,8 +12,9 @@
  *   3:1 hold capacity, and so get admissions, in a 3:1 ratio.
  * - Never over a limit: a queue's quota (cpu, memory, gpu over requests × parallelism) and
  *   max running jobs, and the cluster capacity, are checked before each admission.
- * Cost: O(P) to heapify the P waiting jobs plus O(A (log P + log Q)) for A admissions: no
- *   full sort, so 100,000 waiting jobs cost a few milliseconds.
+ * Cost: O(A (log A + log Q)) for A admissions over Q queues. Each queue's waiting jobs are
+ *   kept in order across cycles (PendingOrder), so a cycle reads the heads it admits, not every
+ *   waiting job.
  */
 import { addDemand, zeroDemand, type Demand, type Limits, type QueueConfig } from './queue-config';
 import { queueLimits } from './queue-config';
@@ -27,10 +28,19 @@ export interface PendingJob {
   readonly demand: Demand;
 }
 
+/** A queue's waiting (QUEUED) jobs. */
+export interface PendingJobs {
+  readonly size: number;
+  get(jobId: string): PendingJob | undefined;
+  /** In any order. */
+  values(): Iterable<PendingJob>;
+  /** In admission order (comparePending), read lazily. */
+  ordered(): Iterator<PendingJob>;
+}
+
 export interface QueueSnapshot {
   readonly config: QueueConfig;
-  /** Waiting (QUEUED) jobs, in any order. */
-  readonly pending: readonly PendingJob[];
+  readonly pending: PendingJobs;
   /** Demand of the queue's admitted and running jobs. */
   readonly used: Demand;
   readonly running: number;
@@ -114,6 +124,10 @@ export class Heap<T> {
   peek(): T | undefined {
     return this.items[0];
   }
+  /** The item at position i of the heap's array (0 is the least; i < size). */
+  at(i: number): T {
+    return this.items[i] as T;
+  }
   push(item: T): void {
     const items = this.items;
     items.push(item);
@@ -151,13 +165,13 @@ export class Heap<T> {
   }
 }
 
-const pendingLess = (a: PendingJob, b: PendingJob): boolean => comparePending(a, b) < 0;
-
 interface QueueCursor {
   readonly name: string;
   readonly weight: number;
   readonly limits: Limits;
-  readonly waiting: Heap<PendingJob>;
+  /** The rest of the queue, in order; `head` is the first job not yet admitted. */
+  readonly waiting: Iterator<PendingJob>;
+  head: PendingJob;
   used: Demand;
   running: number;
   share: number;
@@ -175,12 +189,15 @@ export function decideAdmissions(snapshot: AdmissionSnapshot, _now: Date): Admis
   }
   const heap = new Heap<QueueCursor>([], (a, b) => a.share < b.share || (a.share === b.share && a.name < b.name));
   for (const q of snapshot.queues) {
-    if (q.pending.length === 0) continue;
+    const waiting = q.pending.ordered();
+    const first = waiting.next();
+    if (first.done) continue;
     heap.push({
       name: q.config.name,
       weight: q.config.weight,
       limits: queueLimits(q.config),
-      waiting: new Heap([...q.pending], pendingLess),
+      waiting,
+      head: first.value,
       used: q.used,
       running: q.running,
       share: weightedShare(q.used, q.running, snapshot.capacity, q.config.weight),
@@ -188,7 +205,7 @@ export function decideAdmissions(snapshot: AdmissionSnapshot, _now: Date): Admis
   }
   while (heap.size > 0 && admitted.length < snapshot.maxAdmissions) {
     const q = heap.pop() as QueueCursor;
-    const head = q.waiting.peek() as PendingJob;
+    const head = q.head;
     const overQuota = exceeded(q.used, q.running, head.demand, q.limits);
     if (overQuota) {
       blocked.set(q.name, { kind: overQuota === 'jobs' ? 'max_running' : 'quota', jobId: head.jobId, resource: overQuota });
@@ -204,8 +221,9 @@ export function decideAdmissions(snapshot: AdmissionSnapshot, _now: Date): Admis
     q.running += 1;
     clusterUsed = addDemand(clusterUsed, head.demand);
     clusterRunning += 1;
-    q.waiting.pop();
-    if (q.waiting.size > 0) {
+    const next = q.waiting.next();
+    if (!next.done) {
+      q.head = next.value;
       q.share = weightedShare(q.used, q.running, snapshot.capacity, q.weight);
       heap.push(q);
     }

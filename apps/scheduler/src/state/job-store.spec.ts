@@ -1,4 +1,4 @@
-import { ContentTypes, encodeMessage, JobRecord, JobState } from '@wharf/contracts';
+import { ContentTypes, encodeMessage, JobRecord, JobState, RunState } from '@wharf/contracts';
 import { reduce } from '../domain/job-reducer';
 import { aQueue, aSpec } from '../domain/test-builders';
 import { JobStore } from './job-store';
@@ -58,7 +58,7 @@ describe('JobStore with restored (encoded) records', () => {
       decoded.put(r);
       encoded.putEncoded(r.jobId, encodeMessage(JobRecord, r));
     }
-    const view = (s: JobStore) => s.snapshot([queue], capacity, 10).queues.map((q) => ({ ...q, pending: q.pending.map(({ seq: _seq, ...p }) => p) }));
+    const view = (s: JobStore) => s.snapshot([queue], capacity, 10).queues.map((q) => ({ ...q, pending: [...q.pending.values()].map(({ seq: _seq, ...p }) => p) }));
     expect(view(encoded)).toEqual(view(decoded));
     expect(encoded.list({ tenant: 'acme', labels: { team: 'red' } }).map((r) => r.jobId)).toEqual(['b']);
     expect(encoded.list({ tenant: 'acme', states: [JobState.JOB_STATE_QUEUED] }).map((r) => r.jobId)).toEqual(['a']);
@@ -76,7 +76,7 @@ describe('JobStore with restored (encoded) records', () => {
     store.putEncoded('a', encodeMessage(JobRecord, queued));
     store.putEncoded('a', encodeMessage(JobRecord, { ...queued, state: JobState.JOB_STATE_ADMITTED }));
     let snapshot = store.queueSnapshot(queue);
-    expect(snapshot.pending).toEqual([]);
+    expect(snapshot.pending.size).toBe(0);
     expect(snapshot.running).toBe(1);
     store.remove('a');
     snapshot = store.queueSnapshot(queue);
@@ -89,6 +89,67 @@ describe('JobStore with restored (encoded) records', () => {
     const record = aRecord('j');
     store.putEncoded('j', encodeMessage(JobRecord, record, ContentTypes.json), ContentTypes.json);
     expect(store.get('j')).toEqual(record);
-    expect(store.queueSnapshot(queue).pending.map((p) => p.jobId)).toEqual(['j']);
+    expect([...store.queueSnapshot(queue).pending.values()].map((p) => p.jobId)).toEqual(['j']);
+  });
+});
+
+describe('JobStore keeps every job encoded', () => {
+  const rich = (): JobRecord => ({
+    ...aRecord('rich', { labels: { team: 'red' }, env: { A: '1' }, items: ['x', 'y'], inputs: { n: 3, nested: { ok: true, list: ['a'] } }, priority: 2 }, JobState.JOB_STATE_ADMITTED),
+    runs: [
+      {
+        number: 1,
+        state: RunState.RUN_STATE_FAILED,
+        jobName: 'rich-1',
+        launchedAt: at,
+        startedAt: new Date(at.getTime() + 1),
+        finishedAt: new Date(at.getTime() + 2),
+        indexes: { total: 2, succeeded: 1, failed: 1, active: 0 },
+        results: [{ index: 1, succeeded: false, exitCode: 3, reason: 'Error', outputJson: '' }],
+        reason: 'FailedIndexes',
+        message: 'index 1 failed',
+        logsManifest: '',
+        logsLost: false,
+      },
+    ],
+    sequence: 7,
+    notBefore: new Date(at.getTime() + 60_000),
+  });
+
+  it('reads back what was put, as a copy of its own', () => {
+    const store = new JobStore();
+    const record = rich();
+    store.put(record);
+    const first = store.get('rich') as JobRecord;
+    expect(first).toEqual(record);
+    expect(first).not.toBe(record);
+    first.state = JobState.JOB_STATE_FAILED;
+    (first.spec as NonNullable<JobRecord['spec']>).labels.team = 'blue';
+    record.sequence = 99;
+    expect(store.get('rich')).toEqual(rich());
+    expect(store.list({ labels: { team: 'red' } }).map((r) => r.jobId)).toEqual(['rich']);
+  });
+
+  it('indexes a put job from the record, as a restored one from its bytes', () => {
+    const put = new JobStore();
+    const restored = new JobStore();
+    put.put(rich());
+    restored.putEncoded('rich', encodeMessage(JobRecord, rich()));
+    const queue = aQueue({ name: 'batch' });
+    expect(put.queueSnapshot(queue)).toEqual(restored.queueSnapshot(queue));
+    expect(put.queueSnapshot(queue).running).toBe(1);
+    for (const store of [put, restored]) {
+      expect(store.dueRelaunches(new Date(at.getTime() + 59_000))).toEqual([]);
+      expect(store.dueRelaunches(new Date(at.getTime() + 60_000))).toEqual(['rich']);
+    }
+    // Relaunched: its new run has not ended, so it is not due again.
+    const relaunched = rich();
+    relaunched.runs.push({ ...(relaunched.runs[0] as JobRecord['runs'][number]), number: 2, state: RunState.RUN_STATE_PENDING });
+    put.put(relaunched);
+    expect(put.dueRelaunches(new Date(at.getTime() + 60_000))).toEqual([]);
+    put.put({ ...relaunched, state: JobState.JOB_STATE_QUEUED });
+    expect(put.queueSnapshot(queue).running).toBe(0);
+    put.put(rich());
+    expect(put.dueRelaunches(new Date(at.getTime() + 60_000))).toEqual(['rich']);
   });
 });

@@ -1,5 +1,5 @@
 import { WireType } from '@bufbuild/protobuf/wire';
-import { JobState } from '@wharf/contracts';
+import { JobState, type JobRecord } from '@wharf/contracts';
 
 /**
  * The fields of a stored job the store's indexes and filters need, read from its protobuf
@@ -200,5 +200,23 @@ export function summarizeJobRecord(bytes: Uint8Array): JobSummary {
     parallelism,
     createdAtMs,
     finishedOrUpdatedAtMs: finishedAtMs || updatedAtMs,
+  };
+}
+
+/** The same fields, from a decoded record. */
+export function summarizeRecord(record: JobRecord): JobSummary {
+  const spec = record.spec;
+  return {
+    tenant: record.tenant,
+    state: record.state,
+    queue: spec?.queue ?? '',
+    namespace: spec?.namespace ?? '',
+    priority: spec?.priority ?? 0,
+    cpu: spec?.resources?.cpu ?? '',
+    memory: spec?.resources?.memory ?? '',
+    gpu: spec?.resources?.gpu ?? 0,
+    parallelism: spec?.parallelism ?? 0,
+    createdAtMs: record.createdAt?.getTime() ?? 0,
+    finishedOrUpdatedAtMs: (record.finishedAt ?? record.updatedAt)?.getTime() ?? 0,
   };
 }

@@ -129,6 +129,25 @@ describe('LeaderElector', () => {
     await b.elector.stop();
   });
 
+  it('tries again the moment the lease it saw runs out, not at its next retry', async () => {
+    const clock = new FakeClock();
+    const leases = new FakeLeases();
+    const a = elector('a', leases, clock, { releaseOnStop: false });
+    const b = elector('b', leases, clock, { retryPeriodMs: 4_000 });
+    await a.elector.start();
+    await clock.advance(0);
+    await b.elector.start();
+    await clock.advance(0);
+    await a.elector.stop(); // crashed: no release
+    // b saw the lease change at 0: it tries at 4, 8, 12 s, then at 15 s, when it expires.
+    await clock.advance(14_999);
+    expect(b.elector.isLeader()).toBe(false);
+    await clock.advance(1);
+    expect(b.elector.isLeader()).toBe(true);
+    expect(leases.holder()).toBe('b');
+    await b.elector.stop();
+  });
+
   it('steps down when it cannot renew within the renew deadline', async () => {
     const clock = new FakeClock();
     const leases = new FakeLeases();

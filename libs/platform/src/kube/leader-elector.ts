@@ -61,6 +61,8 @@ export class LeaderElector implements Component {
   private observedVersion: string | undefined;
   private observedAt = 0;
   private observedHolder: string | undefined;
+  /** When the lease another instance holds runs out, by our clock (set by an attempt that found it held). */
+  private otherExpiresAt: number | undefined;
   private stopper: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private readonly clock: Clock;
@@ -126,8 +128,12 @@ export class LeaderElector implements Component {
           attempt === 'other' ? 'another instance holds the lease' : 'could not renew in time',
         );
       }
-      // Jitter keeps candidates that started together from colliding on every attempt.
-      const delay = this.leading ? retryPeriodMs : retryPeriodMs * (1 + random() * 0.2);
+      // Jitter keeps candidates that started together from colliding on every attempt. A
+      // standby tries again the moment the holder's lease runs out, not up to a period later.
+      let delay = this.leading ? retryPeriodMs : retryPeriodMs * (1 + random() * 0.2);
+      if (attempt === 'other' && this.otherExpiresAt !== undefined) {
+        delay = Math.min(delay, Math.max(0, this.otherExpiresAt - this.clock.now()));
+      }
       try {
         await sleepOn(this.clock, delay, signal);
       } catch {
@@ -139,6 +145,7 @@ export class LeaderElector implements Component {
   private async tryAcquireOrRenew(): Promise<Attempt> {
     const { kube, namespace, leaseName: name, identity } = this.options;
     const now = this.clock.now();
+    this.otherExpiresAt = undefined;
     let lease: V1Lease;
     try {
       lease = await kube.get('lease', { namespace, name });
@@ -159,7 +166,10 @@ export class LeaderElector implements Component {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const validMs = (spec.leaseDurationSeconds ?? 0) * 1000;
-    if (holder !== '' && holder !== identity && now < this.observedAt + validMs) return 'other';
+    if (holder !== '' && holder !== identity && now < this.observedAt + validMs) {
+      this.otherExpiresAt = this.observedAt + validMs;
+      return 'other';
+    }
     const mine = holder === identity;
     const next = this.specFor(now, {
       acquireTime: mine ? spec.acquireTime : undefined,

@@ -80,10 +80,18 @@ export const schedulerConfigSchema = z.object({
       namespace: z.string().default('wharf-system').describe('Namespace of the Lease.'),
       leaseName: z.string().default('wharf-scheduler').describe('Name of the Lease.'),
       identity: z.string().default(`${hostname()}-${process.pid}`).describe('This instance in the Lease (the pod name).'),
-      leaseDurationMs: z.number().int().positive().default(4_000).describe('How long a lease is valid after its last renewal.'),
-      renewDeadlineMs: z.number().int().positive().default(3_000).describe('A leader that cannot renew for this long steps down.'),
+      leaseDurationMs: z
+        .number()
+        .int()
+        .positive()
+        .multipleOf(1_000, 'a Lease holds whole seconds')
+        .default(3_000)
+        .describe('How long a lease is valid after its last renewal (whole seconds): a standby takes over this long after the leader died.'),
+      renewDeadlineMs: z.number().int().positive().default(2_000).describe('A leader that cannot renew for this long steps down; below leaseDurationMs.'),
       retryPeriodMs: z.number().int().positive().default(500).describe('Time between lease attempts.'),
     })
+    .refine((l) => l.renewDeadlineMs < l.leaseDurationMs, { message: 'renewDeadlineMs must be below leaseDurationMs', path: ['renewDeadlineMs'] })
+    .refine((l) => l.retryPeriodMs * 1.2 < l.renewDeadlineMs, { message: 'retryPeriodMs (plus 20% jitter) must be below renewDeadlineMs', path: ['retryPeriodMs'] })
     .prefault({}),
   watch: z
     .object({

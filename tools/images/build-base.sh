@@ -8,7 +8,8 @@
 #
 # The root filesystems are cached as tarballs under ~/.cache/wharf/images keyed by suite, date
 # of the Debian snapshot and versions, so a second run only re-imports (seconds) or does nothing.
-# Needs: root (debootstrap, chroot), docker, debootstrap. Usage: tools/images/build-base.sh
+# Needs: root (debootstrap, chroot), docker; debootstrap is installed with apt when missing.
+# Usage: tools/images/build-base.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.sh"
@@ -25,9 +26,19 @@ BASE_PACKAGES=ca-certificates,tini
 debian_tar="$WHARF_IMAGE_CACHE/debian-$DEBIAN_SUITE-minbase-tini.tar"
 jre_tar="$WHARF_IMAGE_CACHE/debian-$DEBIAN_SUITE-jre17.tar"
 
+# Debian's debootstrap, installed when missing (a fresh machine has none; we run as root anyway).
+ensure_debootstrap() {
+  command -v debootstrap >/dev/null && return
+  [[ $(id -u) -eq 0 ]] || { log "debootstrap is missing and only root can install it: apt-get install debootstrap"; exit 1; }
+  log "installing Debian's debootstrap…"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap)
+  "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; } \
+    || { log "apt-get install debootstrap failed"; exit 1; }
+}
+
 make_rootfs() { # <dest dir>
   local root="$1"
-  command -v debootstrap >/dev/null || { log "debootstrap is missing (apt-get install debootstrap)"; exit 1; }
+  ensure_debootstrap
   log "debootstrap $DEBIAN_SUITE (minbase + $BASE_PACKAGES) from $DEBIAN_MIRROR (first run only, ~2 min)…"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" "$DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR" >&2
   # Smaller and reproducible-ish: no apt lists, caches, docs or man pages.

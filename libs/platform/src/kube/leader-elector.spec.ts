@@ -76,6 +76,22 @@ function elector(
   return { elector: instance, log };
 }
 
+/** 'a' took the lease at 0 and crashed (no release); 'b' has been standing by since 0. */
+async function abandonedLease(
+  standby: Partial<LeaderElectorOptions> = {},
+): Promise<{ clock: FakeClock; leases: FakeLeases; b: ReturnType<typeof elector> }> {
+  const clock = new FakeClock();
+  const leases = new FakeLeases();
+  const a = elector('a', leases, clock, { releaseOnStop: false });
+  const b = elector('b', leases, clock, standby);
+  await a.elector.start();
+  await clock.advance(0);
+  await b.elector.start();
+  await clock.advance(0);
+  await a.elector.stop();
+  return { clock, leases, b };
+}
+
 describe('LeaderElector', () => {
   it('lets exactly one of two candidates lead', async () => {
     const clock = new FakeClock();
@@ -113,15 +129,7 @@ describe('LeaderElector', () => {
   });
 
   it('takes over an abandoned lease only after it expired by the local clock', async () => {
-    const clock = new FakeClock();
-    const leases = new FakeLeases();
-    const a = elector('a', leases, clock, { releaseOnStop: false });
-    const b = elector('b', leases, clock);
-    await a.elector.start();
-    await clock.advance(0);
-    await b.elector.start();
-    await clock.advance(0);
-    await a.elector.stop(); // crashed: no release
+    const { clock, b } = await abandonedLease();
     await clock.advance(14_000);
     expect(b.elector.isLeader()).toBe(false);
     await clock.advance(4_000);
@@ -130,15 +138,7 @@ describe('LeaderElector', () => {
   });
 
   it('tries again the moment the lease it saw runs out, not at its next retry', async () => {
-    const clock = new FakeClock();
-    const leases = new FakeLeases();
-    const a = elector('a', leases, clock, { releaseOnStop: false });
-    const b = elector('b', leases, clock, { retryPeriodMs: 4_000 });
-    await a.elector.start();
-    await clock.advance(0);
-    await b.elector.start();
-    await clock.advance(0);
-    await a.elector.stop(); // crashed: no release
+    const { clock, leases, b } = await abandonedLease({ retryPeriodMs: 4_000 });
     // b saw the lease change at 0: it tries at 4, 8, 12 s, then at 15 s, when it expires.
     await clock.advance(14_999);
     expect(b.elector.isLeader()).toBe(false);
